@@ -1,0 +1,83 @@
+"""Every settings module imports, and production refuses to start half-configured."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tests.conftest import REPO
+
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "x" * 60 + "-not-a-real-secret-but-long-and-random-enough",
+    "DJANGO_ALLOWED_HOSTS": "search.example.org",
+    "DATABASE_URL": "postgres://user:pw@db.example.org:5432/searchsite",
+    "CELERY_BROKER_URL": "redis://redis.example.org:6379/0",
+}
+
+
+def _fresh_import(module: str):  # noqa: ANN202 - returns a module
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
+
+
+@pytest.mark.parametrize("module", ["base", "local", "test", "production"])
+def test_every_settings_module_imports(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(key, value)
+
+    settings = _fresh_import(f"searchsite.settings.{module}")
+
+    assert settings.SECRET_KEY
+    assert "media_index" in settings.INSTALLED_APPS
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def test_environment_values_reach_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@dbhost:6543/other")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://brokerhost:6379/3")
+    monkeypatch.setenv("MODEL_DIR", "/srv/models")
+    monkeypatch.setenv("OPEN_CLIP_MODEL", "ViT-B-32")
+    monkeypatch.setenv("OPEN_CLIP_PRETRAINED", "laion2b_s34b_b79k")
+
+    settings = _fresh_import("searchsite.settings.base")
+
+    db = settings.DATABASES["default"]
+    assert (db["HOST"], db["PORT"], db["NAME"], db["USER"]) == ("dbhost", 6543, "other", "u")
+    assert settings.CELERY_BROKER_URL == "redis://brokerhost:6379/3"
+    assert str(settings.MODEL_DIR) == "/srv/models"
+    assert (settings.OPEN_CLIP_MODEL, settings.OPEN_CLIP_PRETRAINED) == ("ViT-B-32", "laion2b_s34b_b79k")
+
+
+def test_embedded_database_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    settings = _fresh_import("searchsite.settings.base")
+
+    db = settings.DATABASES["default"]
+    assert db["HOST"] == str(settings.EMBEDDED_PG_DIR)
+    assert db["NAME"] == "searchsite"
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("DJANGO_SECRET_KEY")
+
+    with pytest.raises(ImproperlyConfigured):
+        _fresh_import("searchsite.settings.production")
+
+
+def test_production_settings_pass_the_deployment_checklist() -> None:
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "searchsite.settings.production", **PRODUCTION_ENV}
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
