@@ -24,10 +24,10 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed
-	$(PY) -m searchsite.devstack run --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(PY) devstack.py run --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(VENV)/.installed-dev
-	$(PY) -m searchsite.devstack exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) devstack.py exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

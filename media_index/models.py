@@ -1,0 +1,123 @@
+"""Items (pictures and notes), the embedding spaces they are indexed in, and their vectors."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from pgvector.django import VectorField
+
+
+class EmbeddingSpace(models.Model):
+    """One model's vector space. Vectors of two spaces are never compared.
+
+    A space is identified by backend, model, pretrained tag and the checkpoint's
+    hash: the same tag re-trained or fine-tuned is a different space.
+    """
+
+    class Metric(models.TextChoices):
+        COSINE = "cosine", "cosine"
+
+    backend = models.CharField(max_length=32)
+    model_name = models.CharField(max_length=200)
+    pretrained = models.CharField(max_length=500, blank=True)
+    checkpoint_sha256 = models.CharField(max_length=64)
+    dimension = models.PositiveIntegerField()
+    metric = models.CharField(max_length=16, choices=Metric.choices, default=Metric.COSINE)
+    normalized = models.BooleanField(default=True, help_text=_("Vectors are L2-normalised."))
+    max_tokens = models.PositiveIntegerField(help_text=_("The text encoder's input limit, special tokens included."))
+    is_active = models.BooleanField(default=False, help_text=_("Searched by default; exactly one space is active."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["backend", "model_name", "pretrained", "checkpoint_sha256"], name="unique_space_identity"
+            ),
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_space"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.backend}:{self.model_name}/{self.pretrained} ({self.dimension}d)"
+
+    @property
+    def index_name(self) -> str:
+        return f"media_index_vector_hnsw_space_{self.pk}"
+
+
+class Item(models.Model):
+    """A picture or a note someone uploaded; its file and row exist before any embedding."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("picture")
+        NOTE = "note", _("note")
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", _("private")
+        PUBLIC = "public", _("public")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        INDEXING = "indexing", _("indexing")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    title = models.CharField(max_length=300, blank=True)
+    note_text = models.TextField(blank=True)
+    original = models.FileField(upload_to="originals/", max_length=300, blank=True)
+    original_name = models.CharField(max_length=255, blank=True, help_text=_("The uploaded file's name, sanitised."))
+    thumbnail = models.FileField(upload_to="thumbnails/", max_length=300, blank=True)
+    content_hash = models.CharField(max_length=64, help_text=_("sha256 of the file, or of the note text."))
+    mime_type = models.CharField(max_length=100, blank=True)
+    byte_size = models.PositiveBigIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text=_("Indexing attempts so far."))
+    indexing_started_at = models.DateTimeField(null=True, blank=True)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # The same picture or note uploaded twice by one person is one item.
+            models.UniqueConstraint(fields=["owner", "content_hash"], name="unique_item_content_per_owner"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "indexing_started_at"], name="item_status_idx"),
+            models.Index(fields=["owner", "-created_at"], name="item_owner_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.original_name or f"{self.get_kind_display()} #{self.pk}"
+
+
+class Vector(models.Model):
+    """One vector of an item in one space: an image has one, a note one per chunk.
+
+    The column has no fixed dimension so one table holds every space; each
+    space gets its own partial HNSW index on ``embedding::halfvec(dim)``
+    (see ``services.spaces``), which the search query must repeat exactly.
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="vectors")
+    space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="vectors")
+    chunk = models.PositiveIntegerField(default=0)
+    # Character offsets of the chunk in the note text; null for images.
+    span_start = models.PositiveIntegerField(null=True, blank=True)
+    span_end = models.PositiveIntegerField(null=True, blank=True)
+    embedding = VectorField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "space", "chunk"], name="unique_vector_chunk")]
+        indexes = [models.Index(fields=["space", "item"], name="vector_space_item_idx")]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} chunk {self.chunk} in space {self.space_id}"

@@ -1,0 +1,28 @@
+"""Read-only queries; pure functions of their arguments."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from media_index.models import EmbeddingSpace, Item
+
+
+def item_backlog_summary() -> dict[str, int]:
+    """How many items are in each indexing state (every state present, zeros included)."""
+    counts = dict(Item.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    return {status: counts.get(status, 0) for status in Item.Status.values}
+
+
+def item_list_for_owner(*, owner_id: int) -> QuerySet[Item]:
+    return Item.objects.filter(owner_id=owner_id)
+
+
+def active_space() -> EmbeddingSpace | None:
+    return EmbeddingSpace.objects.filter(is_active=True).first()
+
+
+def space_list_with_counts() -> QuerySet[EmbeddingSpace]:
+    """Spaces with how many items and vectors each holds."""
+    return EmbeddingSpace.objects.annotate(
+        vector_count=Count("vectors"), item_count=Count("vectors__item", distinct=True)
+    ).order_by("-is_active", "-created_at")

@@ -1,0 +1,116 @@
+"""Reading untrusted image bytes safely: type by content, size limits, orientation, thumbnails."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from media_index.errors import InvalidInput
+
+# Formats accepted, as Pillow names them, with the MIME type and extension we store.
+# Decided by the bytes, never by the file name or the client's Content-Type.
+ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "GIF": ("image/gif", "gif"),
+    "WEBP": ("image/webp", "webp"),
+    "BMP": ("image/bmp", "bmp"),
+    "TIFF": ("image/tiff", "tif"),
+    "HEIF": ("image/heif", "heic"),
+    "AVIF": ("image/avif", "avif"),
+}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    mime_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def inspect_image(stream: IO[bytes]) -> ImageInfo:
+    """Identify an image from its header without decoding the pixels.
+
+    Raises :class:`InvalidInput` for anything that is not an accepted image or
+    that has more pixels than IMAGE_MAX_PIXELS (a decompression bomb is refused
+    here, before a single pixel is decoded).
+    """
+    stream.seek(0)
+    try:
+        with Image.open(stream) as image:
+            fmt = (image.format or "").upper()
+            width, height = image.size
+    except Image.DecompressionBombError as exc:
+        raise InvalidInput(_bomb_message()) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise InvalidInput("The file is not a picture in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC, AVIF).") from exc
+    finally:
+        stream.seek(0)
+    if fmt not in ACCEPTED_FORMATS:
+        raise InvalidInput(f"Pictures in {fmt or 'this'} format are not supported.")
+    check_pixel_limit(width, height)
+    mime, extension = ACCEPTED_FORMATS[fmt]
+    return ImageInfo(fmt, mime, extension, width, height)
+
+
+def _bomb_message() -> str:
+    return (
+        "The picture has too many pixels to process safely (a decompression bomb?); "
+        f"the limit is {settings.IMAGE_MAX_PIXELS / 1e6:.0f} megapixels."
+    )
+
+
+def check_pixel_limit(width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise InvalidInput("The picture has no pixels.")
+    if width * height > settings.IMAGE_MAX_PIXELS:
+        raise InvalidInput(
+            f"The picture is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"the limit is {settings.IMAGE_MAX_PIXELS / 1e6:.0f} megapixels."
+        )
+
+
+def decode_image(data: bytes) -> Image.Image:
+    """Fully decode an image to upright RGB, or raise :class:`InvalidInput` saying why not.
+
+    Truncated and corrupt files fail here (in the worker), with a reason the
+    user can read on the item.
+    """
+    info = inspect_image(io.BytesIO(data))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            # Phones store rotation in EXIF; apply it so the model sees the picture upright.
+            upright = ImageOps.exif_transpose(image)
+            return _to_rgb(upright)
+    except Image.DecompressionBombError as exc:
+        raise InvalidInput(_bomb_message()) from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidInput(f"The {info.format} file is damaged or truncated and cannot be read ({exc}).") from exc
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Composite transparency onto white rather than letting it turn black.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def make_thumbnail(image: Image.Image) -> bytes:
+    """A JPEG no larger than THUMBNAIL_SIZE on its longer side."""
+    thumb = image.copy()
+    thumb.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    thumb.save(out, format="JPEG", quality=85, optimize=True)
+    return out.getvalue()

@@ -1,0 +1,259 @@
+"""Embedding items into the active space: claim, decode, embed in batches, store, and recover.
+
+Called by the Celery tasks in ``media_index.tasks``; nothing here is Celery-specific.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypeVar
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image
+
+from media_index.embedding.base import Embedder, Vectors
+from media_index.embedding.registry import configured_model, get_embedder
+from media_index.errors import ApplicationError
+from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.services.chunking import Chunk, chunk_text
+from media_index.services.images import decode_image, make_thumbnail
+from media_index.services.spaces import space_config, space_ensure_active
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class IndexingReport:
+    ready: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    item: Item
+    image_index: int | None = None  # row in the batch's image matrix
+    chunks: list[Chunk] = field(default_factory=list)
+    chunk_rows: list[int] = field(default_factory=list)  # rows in the batch's text matrix
+
+
+def enqueue_indexing(item_ids: Sequence[int]) -> bool:
+    """Send ids to the workers; False (and a log line) when the broker is unreachable.
+
+    Never raises: the rows are saved already, and the periodic sweep enqueues
+    pending items again once the broker is back, so an upload is never lost.
+    """
+    from media_index.tasks import index_items
+
+    ids = list(item_ids)
+    for start in range(0, len(ids), settings.INDEXING_BATCH_SIZE):
+        try:
+            index_items.apply_async(args=[ids[start : start + settings.INDEXING_BATCH_SIZE]], retry=False)
+        except Exception:  # noqa: BLE001 - any broker failure; the sweep recovers
+            logger.warning("Broker unavailable; %d item(s) stay pending until the sweep re-enqueues them", len(ids))
+            return False
+    return True
+
+
+def enqueue_on_commit(item_ids: Sequence[int]) -> None:
+    """Enqueue after the surrounding transaction commits, so workers find the rows."""
+    ids = list(item_ids)
+    if ids:
+        transaction.on_commit(lambda: enqueue_indexing(ids))
+
+
+def _claim(item_ids: Sequence[int]) -> list[Item]:
+    """Mark pending items as indexing; ones another worker holds or finished are skipped."""
+    with transaction.atomic():
+        items = list(
+            Item.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=item_ids, status=Item.Status.PENDING)
+            .order_by("pk")
+        )
+        now = timezone.now()
+        Item.objects.filter(pk__in=[item.pk for item in items]).update(
+            status=Item.Status.INDEXING, indexing_started_at=now, attempts=F("attempts") + 1
+        )
+    for item in items:
+        item.status, item.indexing_started_at, item.attempts = Item.Status.INDEXING, now, item.attempts + 1
+    return items
+
+
+def _mark_failed(item: Item, reason: str) -> None:
+    Item.objects.filter(pk=item.pk).update(
+        status=Item.Status.FAILED, failure_reason=reason[:2000], indexing_started_at=None
+    )
+
+
+def _release(items: Sequence[Item], reason: str) -> None:
+    """Put claimed items back in the queue after a failure that was not their fault."""
+    for item in items:
+        if item.attempts >= settings.INDEXING_MAX_ATTEMPTS:
+            _mark_failed(item, f"Gave up after {item.attempts} attempts: {reason}")
+        else:
+            Item.objects.filter(pk=item.pk, status=Item.Status.INDEXING).update(
+                status=Item.Status.PENDING, failure_reason=reason[:2000], indexing_started_at=None
+            )
+
+
+def _in_batches(rows: Sequence[T], embed: Callable[[Sequence[T]], Vectors], size: int) -> Vectors | None:
+    parts = [embed(rows[start : start + size]) for start in range(0, len(rows), size)]
+    return np.concatenate(parts) if parts else None
+
+
+def _prepare(
+    items: Sequence[Item], embedder: Embedder, report: IndexingReport
+) -> tuple[list[_Prepared], list[Image.Image], list[str]]:
+    """Decode images and chunk notes; an item that cannot be read fails alone, with its reason."""
+    prepared: list[_Prepared] = []
+    images: list[Image.Image] = []
+    texts: list[str] = []
+    for item in items:
+        entry = _Prepared(item)
+        try:
+            if item.kind == Item.Kind.IMAGE:
+                with item.original.open("rb") as handle:
+                    image = decode_image(handle.read())
+                if (item.width, item.height) != image.size:
+                    # Record the upright size (EXIF rotation applied), as people see it.
+                    item.width, item.height = image.size
+                    Item.objects.filter(pk=item.pk).update(width=item.width, height=item.height)
+                if not item.thumbnail:
+                    item.thumbnail.save(f"{item.owner_id}/{item.content_hash[:2]}/{item.content_hash}.jpg",
+                                        ContentFile(make_thumbnail(image)), save=False)
+                    Item.objects.filter(pk=item.pk).update(thumbnail=item.thumbnail.name)
+                entry.image_index = len(images)
+                images.append(image)
+            else:
+                text = "\n\n".join(part for part in (item.title, item.note_text) if part.strip())
+                entry.chunks = chunk_text(
+                    text, max_tokens=embedder.spec.max_tokens, count_tokens=embedder.count_tokens
+                )
+                if not entry.chunks:
+                    raise ApplicationError("The note is empty.")
+                entry.chunk_rows = list(range(len(texts), len(texts) + len(entry.chunks)))
+                texts.extend(chunk.text for chunk in entry.chunks)
+        except ApplicationError as exc:
+            _mark_failed(item, exc.message)
+            report.failed.append(item.pk)
+            continue
+        except FileNotFoundError:
+            _mark_failed(item, "The uploaded file is missing from storage.")
+            report.failed.append(item.pk)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one odd file must not stop the batch
+            logger.exception("Could not prepare item %s", item.pk)
+            _mark_failed(item, f"Could not read the item: {type(exc).__name__}: {exc}")
+            report.failed.append(item.pk)
+            continue
+        prepared.append(entry)
+    return prepared, images, texts
+
+
+def _store(entry: _Prepared, space: EmbeddingSpace, image_vectors: Vectors | None, text_vectors: Vectors | None) -> bool:
+    item = entry.item
+    if entry.image_index is not None:
+        assert image_vectors is not None
+        rows = [Vector(item=item, space=space, chunk=0, embedding=image_vectors[entry.image_index])]
+    else:
+        assert text_vectors is not None
+        rows = [
+            Vector(item=item, space=space, chunk=number, span_start=chunk.start, span_end=chunk.end,
+                   embedding=text_vectors[row])
+            for number, (chunk, row) in enumerate(zip(entry.chunks, entry.chunk_rows, strict=True))
+        ]  # fmt: skip
+    with transaction.atomic():
+        # Locks the row; an item deleted meanwhile is simply skipped.
+        if not Item.objects.select_for_update().filter(pk=item.pk).exists():
+            return False
+        # Replacing is what makes a repeated task harmless.
+        Vector.objects.filter(item=item, space=space).delete()
+        Vector.objects.bulk_create(rows)
+        Item.objects.filter(pk=item.pk).update(
+            status=Item.Status.READY, failure_reason="", indexed_at=timezone.now(), indexing_started_at=None
+        )
+    return True
+
+
+def items_index(*, item_ids: Sequence[int]) -> IndexingReport:
+    """Embed the given items (those still pending) into the active space.
+
+    Idempotent: items already ready, failed or held by another worker are
+    skipped. A failure that is not one item's fault (model missing, database
+    hiccup) puts the claimed items back to pending and re-raises, so the task
+    retries with backoff.
+    """
+    report = IndexingReport()
+    items = _claim(item_ids)
+    report.skipped = sorted(set(item_ids) - {item.pk for item in items})
+    if not items:
+        return report
+    try:
+        active = EmbeddingSpace.objects.filter(is_active=True).first()
+        embedder = get_embedder(space_config(active) if active else configured_model())
+        space = active or space_ensure_active(spec=embedder.spec)
+        if embedder.spec.checkpoint_sha256 != space.checkpoint_sha256:
+            raise ApplicationError(
+                f"The weights for {space} changed on disk (checksum differs); re-index into a new space."
+            )
+        prepared, images, texts = _prepare(items, embedder, report)
+        size = settings.INDEXING_BATCH_SIZE
+        image_vectors = _in_batches(images, embedder.embed_images, size)
+        text_vectors = _in_batches(texts, embedder.embed_texts, size)
+        for entry in prepared:
+            if _store(entry, space, image_vectors, text_vectors):
+                report.ready.append(entry.item.pk)
+            else:
+                report.skipped.append(entry.item.pk)
+    except Exception as exc:
+        unfinished = [item for item in items if item.pk not in report.ready and item.pk not in report.failed]
+        message = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
+        try:
+            _release(unfinished, message)
+        except Exception:  # noqa: BLE001 - database down too: the sweep will find them
+            logger.exception("Could not release %d item(s); the stale sweep will", len(unfinished))
+        raise
+    return report
+
+
+def items_requeue_stale() -> list[int]:
+    """Re-enqueue work that fell through the cracks; returns the ids sent.
+
+    Items "indexing" for longer than INDEXING_STALE_SECONDS belonged to a worker
+    that died; items "pending" for longer than PENDING_REQUEUE_SECONDS were
+    probably saved while the broker was down.
+    """
+    now = timezone.now()
+    stale_cutoff = now - timedelta(seconds=settings.INDEXING_STALE_SECONDS)
+    Item.objects.filter(status=Item.Status.INDEXING, indexing_started_at__lt=stale_cutoff).update(
+        status=Item.Status.PENDING, indexing_started_at=None
+    )
+    pending_cutoff = now - timedelta(seconds=settings.PENDING_REQUEUE_SECONDS)
+    ids = list(
+        Item.objects.filter(status=Item.Status.PENDING, updated_at__lt=pending_cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        # Touch them so the next sweep does not send them again while they wait in the queue.
+        Item.objects.filter(pk__in=ids).update(updated_at=now)
+        enqueue_indexing(ids)
+    return ids
+
+
+def items_retry(*, item_ids: Sequence[int]) -> int:
+    """Send failed items back to the queue (admin "retry" action); returns how many."""
+    with transaction.atomic():
+        ids = list(Item.objects.filter(pk__in=item_ids, status=Item.Status.FAILED).values_list("pk", flat=True))
+        Item.objects.filter(pk__in=ids).update(status=Item.Status.PENDING, failure_reason="", attempts=0)
+        enqueue_on_commit(ids)
+    return len(ids)

@@ -1,0 +1,35 @@
+"""Celery tasks: thin wrappers that take ids and call services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import DatabaseError, InterfaceError
+
+# Database and broker hiccups are worth retrying; anything else is a bug or a
+# permanent condition the service has already recorded on the items.
+TRANSIENT_ERRORS = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+    # Embedding a batch of 32 takes seconds on a CPU; minutes mean something is stuck.
+    soft_time_limit=600,
+    time_limit=660,
+)
+def index_items(item_ids: list[int]) -> dict[str, list[int]]:
+    from media_index.services.indexing import items_index
+
+    report = items_index(item_ids=item_ids)
+    return {"ready": report.ready, "failed": report.failed, "skipped": report.skipped}
+
+
+@shared_task(acks_late=True)
+def requeue_stale_items() -> int:
+    from media_index.services.indexing import items_requeue_stale
+
+    return len(items_requeue_stale())

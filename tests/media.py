@@ -1,0 +1,73 @@
+"""Test inputs made on the fly: real image files of every kind, good and bad."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from functools import lru_cache
+
+from PIL import Image, ImageDraw
+
+
+def image_bytes(color: str = "red", size: tuple[int, int] = (96, 64), fmt: str = "PNG", mode: str = "RGB",
+                shape: str = "ellipse") -> bytes:  # fmt: skip
+    image = Image.new(mode, size, "white" if mode != "RGBA" else (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    box = (size[0] // 6, size[1] // 6, size[0] * 5 // 6, size[1] * 5 // 6)
+    (draw.ellipse if shape == "ellipse" else draw.rectangle)(box, fill=color)
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def jpeg_with_exif_rotation() -> bytes:
+    """A 80x40 JPEG whose EXIF says "rotate 90°": upright it is 40x80."""
+    image = Image.new("RGB", (80, 40), "blue")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def truncated_jpeg() -> bytes:
+    data = image_bytes("green", size=(256, 256), fmt="JPEG")
+    return data[: len(data) // 2]
+
+
+def corrupt_image() -> bytes:
+    """A PNG signature followed by garbage."""
+    return b"\x89PNG\r\n\x1a\n" + b"\x00garbage-not-an-image" * 20
+
+
+@lru_cache(maxsize=1)
+def png_bomb() -> bytes:
+    """A 20000x20000 PNG of 48 KB: 400 megapixels once decoded."""
+    out = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def long_note() -> str:
+    """About 200 CLIP tokens in 10 sentences: longer than the 77-token limit."""
+    sentences = [
+        "Max, our golden puppy, fell asleep on the sofa after a long walk in the park.",
+        "He had chased every pigeon near the pond and barked at a very surprised duck.",
+        "Later he chewed half of my left shoe, which he clearly thought was a toy.",
+        "The vet says he is growing fast and needs smaller meals three times a day.",
+        "We bought him a red ball, a rope toy and a soft bed that he ignores completely.",
+        "On Sunday the whole family took him to the beach for the first time.",
+        "He was scared of the waves at first but soon ran along the water happily.",
+        "Grandma thinks he is the cutest dog she has ever seen, and she has seen many.",
+        "Tomorrow we start puppy school, where he will learn to sit and to wait.",
+        "I hope he learns to stop stealing socks from the laundry basket too.",
+    ]
+    return " ".join(sentences)

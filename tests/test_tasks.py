@@ -1,0 +1,114 @@
+"""The ingest pipeline end to end: API and admin uploads, a real Celery worker, vectors in pgvector."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+
+from media_index.models import EmbeddingSpace, Item, Vector
+from tests import media
+
+READY_TIMEOUT_SECONDS = 120
+
+
+def wait_until_settled(ids: list[int], timeout: float = READY_TIMEOUT_SECONDS) -> dict[int, Item]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = {item.pk: item for item in Item.objects.filter(pk__in=ids)}
+        if all(item.status in (Item.Status.READY, Item.Status.FAILED) for item in items.values()):
+            return items
+        time.sleep(0.3)
+    states = dict(Item.objects.filter(pk__in=ids).values_list("pk", "status"))
+    raise AssertionError(f"items did not settle within {timeout}s: {states}")
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_superuser("staff", password="pw")
+
+
+@pytest.fixture
+def api_client(staff):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    return client
+
+
+@pytest.mark.slow
+def test_uploads_through_api_and_admin_are_embedded_by_a_real_worker(live_worker, api_client, client, staff) -> None:
+    # Given three pictures and two notes (one longer than CLIP's 77 tokens), via the API and the admin
+    ids = []
+    for color in ("red", "green"):
+        response = api_client.post("/api/v1/items/", {"file": SimpleUploadedFile(
+            f"{color}.png", media.image_bytes(color), content_type="image/png")}, format="multipart")
+        assert response.status_code == 201, response.content
+        ids.append(response.json()["id"])
+    response = api_client.post("/api/v1/items/", {"text": media.long_note(), "title": "Max"}, format="multipart")
+    assert response.status_code == 201, response.content
+    long_note_id = response.json()["id"]
+    ids.append(long_note_id)
+    client.force_login(staff)
+    response = client.post("/admin/media_index/item/upload/", {
+        "files": [SimpleUploadedFile("rotated.jpg", media.jpeg_with_exif_rotation()),
+                  SimpleUploadedFile("short.txt", "A cute kitten on a chair.".encode())],
+        "visibility": "public",
+    })  # fmt: skip
+    assert response.status_code == 302
+    ids += list(Item.objects.exclude(pk__in=ids).values_list("pk", flat=True))
+    assert len(ids) == 5
+
+    # When the worker has processed them
+    items = wait_until_settled(ids)
+
+    # Then every item is ready with unit vectors of the active space's dimension
+    assert {item.status for item in items.values()} == {Item.Status.READY}, {
+        pk: item.failure_reason for pk, item in items.items()
+    }
+    space = EmbeddingSpace.objects.get(is_active=True)
+    vectors = list(Vector.objects.filter(item_id__in=ids))
+    assert {vector.space_id for vector in vectors} == {space.pk}
+    for vector in vectors:
+        embedding = np.asarray(vector.embedding)
+        assert embedding.shape == (space.dimension,)
+        assert abs(np.linalg.norm(embedding) - 1.0) < 1e-4
+    assert Vector.objects.filter(item_id=long_note_id).count() >= 2
+    rotated = Item.objects.get(original_name="rotated.jpg")
+    assert (rotated.width, rotated.height) == (40, 80)  # stored 80x40 with "rotate 90°" in EXIF
+    with rotated.thumbnail.open("rb") as handle, Image.open(handle) as thumb:
+        assert thumb.size == (40, 80)
+
+
+@pytest.mark.slow
+def test_bad_files_fail_alone_and_the_worker_carries_on(live_worker, api_client) -> None:
+    # Given files that are refused at once, and a truncated JPEG that only decoding can expose
+    refused = {
+        "bomb.png": media.png_bomb(),
+        "corrupt.png": media.corrupt_image(),
+        "program.exe": b"MZ\x90\x00binary",
+    }
+    for name, data in refused.items():
+        response = api_client.post("/api/v1/items/", {"file": SimpleUploadedFile(name, data)}, format="multipart")
+        assert response.status_code == 400, (name, response.content)
+        assert response.json()["detail"]
+    truncated = api_client.post(
+        "/api/v1/items/", {"file": SimpleUploadedFile("cut.jpg", media.truncated_jpeg())}, format="multipart"
+    ).json()["id"]
+    good = api_client.post(
+        "/api/v1/items/", {"file": SimpleUploadedFile("fine.png", media.image_bytes("purple"))}, format="multipart"
+    ).json()["id"]
+
+    # When the worker has processed what was accepted
+    items = wait_until_settled([truncated, good])
+
+    # Then the truncated file failed with a reason, and the next item was still indexed
+    assert items[truncated].status == Item.Status.FAILED
+    assert "damaged or truncated" in items[truncated].failure_reason
+    assert items[good].status == Item.Status.READY
+    assert live_worker.poll() is None
