@@ -60,6 +60,10 @@ def live_worker(transactional_db: None, tmp_path: Path) -> Iterator[subprocess.P
          "--concurrency", "1", "--hostname", name, "--without-gossip", "--without-mingle"],
         cwd=REPO, env=child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
+    from searchsite.celery import app
+
+    # Messages left by earlier tests name rows that no longer exist; start clean.
+    app.control.purge()
     try:
         wait_for_worker(name, proc, WORKER_START_TIMEOUT_SECONDS)
         yield proc

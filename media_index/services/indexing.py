@@ -234,15 +234,17 @@ def items_requeue_stale() -> list[int]:
     """
     now = timezone.now()
     stale_cutoff = now - timedelta(seconds=settings.INDEXING_STALE_SECONDS)
-    Item.objects.filter(status=Item.Status.INDEXING, indexing_started_at__lt=stale_cutoff).update(
-        status=Item.Status.PENDING, indexing_started_at=None
-    )
+    with transaction.atomic():
+        orphaned = Item.objects.select_for_update(skip_locked=True).filter(
+            status=Item.Status.INDEXING, indexing_started_at__lt=stale_cutoff
+        )
+        orphan_ids = set(orphaned.values_list("pk", flat=True))
+        Item.objects.filter(pk__in=orphan_ids).update(status=Item.Status.PENDING, indexing_started_at=None)
     pending_cutoff = now - timedelta(seconds=settings.PENDING_REQUEUE_SECONDS)
-    ids = list(
-        Item.objects.filter(status=Item.Status.PENDING, updated_at__lt=pending_cutoff)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    forgotten_ids = set(
+        Item.objects.filter(status=Item.Status.PENDING, updated_at__lt=pending_cutoff).values_list("pk", flat=True)
     )
+    ids = sorted(orphan_ids | forgotten_ids)
     if ids:
         # Touch them so the next sweep does not send them again while they wait in the queue.
         Item.objects.filter(pk__in=ids).update(updated_at=now)

@@ -181,8 +181,9 @@ INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
 # and re-enqueued; well above the time one batch takes on a CPU.
 INDEXING_STALE_SECONDS = env.int("INDEXING_STALE_SECONDS", default=600)
 # Uploads still "pending" after this long were probably saved while the broker
-# was down; they are enqueued again.
-PENDING_REQUEUE_SECONDS = env.int("PENDING_REQUEUE_SECONDS", default=120)
+# was down; they are enqueued again. Long enough that a normal backlog is not
+# sent twice (a repeat would only be skipped, but costs a query per batch).
+PENDING_REQUEUE_SECONDS = env.int("PENDING_REQUEUE_SECONDS", default=600)
 INDEXING_MAX_ATTEMPTS = env.int("INDEXING_MAX_ATTEMPTS", default=5)
 
 # --- Embedding models ---------------------------------------------------------------

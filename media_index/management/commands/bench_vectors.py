@@ -1,0 +1,99 @@
+"""``vector`` vs ``halfvec`` HNSW indexes on the same data: size, build time, recall@10, latency.
+
+    python manage.py bench_vectors [--rows 20000] [--dim 512] [--queries 200]
+
+Runs in a temporary table (the product's data is not touched) on clustered
+synthetic unit vectors, which resemble real embeddings more than uniform noise
+(real ones crowd around topics). Writes bench/results/vectors.json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+RESULTS_DIR = Path(settings.BASE_DIR) / "bench" / "results"
+EF_SEARCH = (40, 100)
+
+
+def _clustered_unit_vectors(rows: int, dim: int, clusters: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim))
+    data = centres[rng.integers(0, clusters, rows)] + 0.6 * rng.standard_normal((rows, dim))
+    return (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{value:.7f}" for value in vector) + "]"
+
+
+class Command(BaseCommand):
+    help = "Compare vector and halfvec HNSW indexes (cosine) on synthetic embeddings."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--rows", type=int, default=20_000)
+        parser.add_argument("--dim", type=int, default=512)
+        parser.add_argument("--queries", type=int, default=200)
+        parser.add_argument("--out", type=Path, default=RESULTS_DIR / "vectors.json")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        rows, dim, n_queries = options["rows"], options["dim"], options["queries"]
+        data = _clustered_unit_vectors(rows, dim, clusters=max(rows // 200, 10), seed=0)
+        queries = _clustered_unit_vectors(n_queries, dim, clusters=max(rows // 200, 10), seed=0)[:n_queries]
+        queries = queries + 0.05 * np.random.default_rng(1).standard_normal(queries.shape).astype(np.float32)
+        # Exact top-10 by cosine, computed in NumPy: the ground truth for both indexes.
+        truth = np.argsort(-(queries @ data.T), axis=1)[:, :10]
+        result: dict[str, Any] = {"rows": rows, "dim": dim, "queries": n_queries, "variants": {}}
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE bench_vec (id int PRIMARY KEY, embedding vector({dim}))")
+            with cursor.copy("COPY bench_vec (id, embedding) FROM STDIN") as copy:
+                for row_id, vector in enumerate(data):
+                    copy.write_row((row_id, _literal(vector)))
+            cursor.execute("ANALYZE bench_vec")
+            for name, expression, opclass in (
+                ("vector", "embedding", "vector_cosine_ops"),
+                ("halfvec", f"(embedding::halfvec({dim}))", "halfvec_cosine_ops"),
+            ):
+                started = time.perf_counter()
+                cursor.execute(f"CREATE INDEX bench_idx ON bench_vec USING hnsw ({expression} {opclass})")
+                build_s = time.perf_counter() - started
+                cursor.execute("SELECT pg_relation_size('bench_idx')")
+                size = cursor.fetchone()[0]
+                variant: dict[str, Any] = {"build_seconds": build_s, "index_bytes": size}
+                cast = "::vector" if name == "vector" else f"::halfvec({dim})"
+                for ef in EF_SEARCH:
+                    cursor.execute(f"SET hnsw.ef_search = {ef}")
+                    latencies, hits = [], 0
+                    for query, expected in zip(queries, truth, strict=True):
+                        started = time.perf_counter()
+                        cursor.execute(
+                            f"SELECT id FROM bench_vec ORDER BY {expression} <=> %s{cast} LIMIT 10", [_literal(query)]
+                        )
+                        found = [row[0] for row in cursor.fetchall()]
+                        latencies.append(time.perf_counter() - started)
+                        hits += len(set(found) & set(expected.tolist()))
+                    variant[f"ef{ef}"] = {
+                        "recall_at_10": hits / (10 * n_queries),
+                        "p50_ms": float(np.percentile(latencies, 50) * 1000),
+                        "p95_ms": float(np.percentile(latencies, 95) * 1000),
+                    }
+                cursor.execute("DROP INDEX bench_idx")
+                result["variants"][name] = variant
+            cursor.execute("DROP TABLE bench_vec")
+        options["out"].parent.mkdir(parents=True, exist_ok=True)
+        options["out"].write_text(json.dumps(result, indent=2) + "\n")
+        for name, variant in result["variants"].items():
+            recalls = ", ".join(
+                f"ef {ef}: recall@10 {variant[f'ef{ef}']['recall_at_10']:.3f}, p50 {variant[f'ef{ef}']['p50_ms']:.2f} ms"
+                for ef in EF_SEARCH
+            )
+            self.stdout.write(f"{name:8s} index {variant['index_bytes'] / 1e6:.1f} MB, "
+                              f"built in {variant['build_seconds']:.1f}s; {recalls}")  # fmt: skip
+        self.stdout.write(f"written to {options['out']}")

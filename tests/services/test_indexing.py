@@ -1,0 +1,112 @@
+"""Indexing bookkeeping: claims, the stale sweep, retries; in-process embedding with the demo model."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.services.indexing import items_index, items_requeue_stale, items_retry
+from media_index.services.uploads import item_create_image, item_create_note
+from tests import media
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_user("alice", password="pw")
+
+
+def test_the_sweep_requeues_orphaned_and_forgotten_items(owner, settings) -> None:
+    long_ago = timezone.now() - timedelta(hours=1)
+    orphan, _ = item_create_note(owner=owner, text="claimed by a worker that died")
+    forgotten, _ = item_create_note(owner=owner, text="saved while the broker was down")
+    fresh, _ = item_create_note(owner=owner, text="just uploaded")
+    busy, _ = item_create_note(owner=owner, text="being indexed right now")
+    Item.objects.filter(pk=orphan.pk).update(status=Item.Status.INDEXING, indexing_started_at=long_ago)
+    Item.objects.filter(pk=forgotten.pk).update(updated_at=long_ago)
+    Item.objects.filter(pk=busy.pk).update(status=Item.Status.INDEXING, indexing_started_at=timezone.now())
+
+    sent = items_requeue_stale()
+
+    assert sorted(sent) == sorted([orphan.pk, forgotten.pk])
+    assert Item.objects.get(pk=orphan.pk).status == Item.Status.PENDING
+    assert Item.objects.get(pk=busy.pk).status == Item.Status.INDEXING
+    assert items_requeue_stale() == []  # just sent: not again on the next sweep
+
+
+def test_retry_sends_back_only_failed_items(owner) -> None:
+    failed, _ = item_create_note(owner=owner, text="failed once")
+    ready, _ = item_create_note(owner=owner, text="fine")
+    Item.objects.filter(pk=failed.pk).update(status=Item.Status.FAILED, failure_reason="boom", attempts=3)
+    Item.objects.filter(pk=ready.pk).update(status=Item.Status.READY)
+
+    count = items_retry(item_ids=[failed.pk, ready.pk])
+
+    assert count == 1
+    failed.refresh_from_db()
+    assert (failed.status, failed.failure_reason, failed.attempts) == (Item.Status.PENDING, "", 0)
+    assert Item.objects.get(pk=ready.pk).status == Item.Status.READY
+
+
+def test_indexing_skips_items_that_are_not_pending(owner) -> None:
+    item, _ = item_create_note(owner=owner, text="already done")
+    Item.objects.filter(pk=item.pk).update(status=Item.Status.READY)
+
+    report = items_index(item_ids=[item.pk, 999_999])
+
+    assert report.skipped == [item.pk, 999_999]
+    assert not Vector.objects.exists()
+
+
+def test_a_missing_model_puts_items_back_with_the_reason(owner, settings) -> None:
+    settings.OPEN_CLIP_PRETRAINED = "no/such/checkpoint.pt"
+    item, _ = item_create_note(owner=owner, text="waiting for a model")
+
+    with pytest.raises(Exception, match="does not exist"):
+        items_index(item_ids=[item.pk])
+
+    item.refresh_from_db()
+    assert item.status == Item.Status.PENDING
+    assert "does not exist" in item.failure_reason
+    assert item.attempts == 1
+
+
+def test_after_too_many_attempts_an_item_fails_for_good(owner, settings) -> None:
+    settings.OPEN_CLIP_PRETRAINED = "no/such/checkpoint.pt"
+    settings.INDEXING_MAX_ATTEMPTS = 1
+    item, _ = item_create_note(owner=owner, text="never a model")
+
+    with pytest.raises(Exception, match="does not exist"):
+        items_index(item_ids=[item.pk])
+
+    item.refresh_from_db()
+    assert item.status == Item.Status.FAILED
+    assert item.failure_reason.startswith("Gave up after 1 attempts")
+
+
+@pytest.mark.slow
+def test_the_demo_model_embeds_a_batch_in_process(owner) -> None:
+    picture, _ = item_create_image(owner=owner, data=media.image_bytes("orange", fmt="JPEG"), filename="o.jpg")
+    note, _ = item_create_note(owner=owner, text=media.long_note(), title="Max")
+    broken, _ = item_create_image(owner=owner, data=media.truncated_jpeg(), filename="cut.jpg")
+
+    report = items_index(item_ids=[picture.pk, note.pk, broken.pk])
+    again = items_index(item_ids=[picture.pk, note.pk])
+
+    assert sorted(report.ready) == sorted([picture.pk, note.pk])
+    assert report.failed == [broken.pk]
+    assert again.skipped == [picture.pk, note.pk]
+    space = EmbeddingSpace.objects.get(is_active=True)
+    assert (space.backend, space.model_name, space.pretrained) == ("open_clip", "demo-clip", "demo")
+    assert len(space.checkpoint_sha256) == 64
+    note_vectors = Vector.objects.filter(item=note).order_by("chunk")
+    assert note_vectors.count() >= 2
+    assert all(v.span_start is not None and v.span_end > v.span_start for v in note_vectors)
+    embedding = np.asarray(Vector.objects.get(item=picture).embedding)
+    assert embedding.shape == (space.dimension,)
+    assert abs(np.linalg.norm(embedding) - 1) < 1e-4
