@@ -348,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     exec_parser.add_argument("--state", type=Path, default=BASE_DIR / "var" / "test")
     exec_parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    # Servers change directory at start; every path handed to them must be absolute.
+    args.state = args.state.resolve()
     if args.action == "exec":
         if args.command[:1] == ["--"]:
             args.command = args.command[1:]

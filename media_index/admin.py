@@ -66,7 +66,9 @@ class ItemAdmin(admin.ModelAdmin):
                               % {"created": created, "dup": duplicates})
             for outcome in outcomes:
                 if outcome.error:
-                    self.message_user(request, f"{outcome.name}: {outcome.error}", level=messages.ERROR)
+                    # The admin capitalises messages: lead with words, not with the file name.
+                    self.message_user(request, _("Could not add %(name)s: %(reason)s")
+                                      % {"name": outcome.name, "reason": outcome.error}, level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:media_index_item_changelist"))
         context = {
             **self.admin_site.each_context(request),

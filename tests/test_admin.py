@@ -1,0 +1,68 @@
+"""Admin: bulk upload page, backlog summary on the item list, retry action."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from media_index.models import Item
+from tests import media
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("staff", password="pw"))
+    return client
+
+
+def test_the_upload_page_takes_many_files_and_a_zip(staff_client) -> None:
+    assert staff_client.get("/admin/media_index/item/upload/").status_code == 200
+
+    response = staff_client.post("/admin/media_index/item/upload/", {
+        "files": [SimpleUploadedFile("a.png", media.image_bytes("red")),
+                  SimpleUploadedFile("b.zip", media.zip_bytes({"c.jpg": media.image_bytes("blue", fmt="JPEG"),
+                                                               "d.md": b"# A note"})),
+                  SimpleUploadedFile("e.png", media.png_bomb())],
+        "visibility": "public",
+    }, follow=True)  # fmt: skip
+
+    page = response.content.decode()
+    assert "3 new item(s) queued for indexing, 0 already present." in page
+    assert "Could not add e.png: The picture has too many pixels" in page
+    assert Item.objects.filter(visibility="public").count() == 3
+
+
+def test_the_item_list_shows_the_backlog(staff_client, django_user_model) -> None:
+    owner = django_user_model.objects.get(username="staff")
+    for index, status in enumerate(["pending", "pending", "indexing", "ready", "failed"]):
+        Item.objects.create(owner=owner, kind="note", note_text=f"n{index}", content_hash=f"h{index}", status=status)
+
+    page = staff_client.get("/admin/media_index/item/").content.decode()
+
+    assert "<strong>2</strong> pending" in page
+    assert "<strong>1</strong> indexing" in page
+    assert "<strong>1</strong> failed" in page
+
+
+def test_the_retry_action_requeues_failed_items(staff_client, django_user_model) -> None:
+    owner = django_user_model.objects.get(username="staff")
+    failed = Item.objects.create(owner=owner, kind="note", note_text="x", content_hash="h", status="failed",
+                                 failure_reason="boom")  # fmt: skip
+
+    response = staff_client.post("/admin/media_index/item/", {
+        "action": "retry_failed", "_selected_action": [failed.pk],
+    }, follow=True)  # fmt: skip
+
+    assert "1 item sent back to the queue." in response.content.decode()
+    assert Item.objects.get(pk=failed.pk).status == "pending"
+
+
+def test_a_non_staff_user_cannot_upload_through_the_admin(client, django_user_model) -> None:
+    client.force_login(django_user_model.objects.create_user("plain", password="pw"))
+
+    response = client.get("/admin/media_index/item/upload/")
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
