@@ -215,6 +215,8 @@ def services(state_dir: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As the web server will: a port in TIME_WAIT after a restart is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

@@ -42,3 +42,30 @@ class NoteForm(forms.Form):
     text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 6}))
     visibility = forms.ChoiceField(label=_("Who can see it"), choices=Item.Visibility.choices,
                                    initial=Item.Visibility.PRIVATE)
+
+
+class SearchForm(forms.Form):
+    """The search page's query string; every field optional so a bare "/" is valid."""
+
+    q = forms.CharField(required=False, max_length=1000, label=_("Search"))
+    kind = forms.ChoiceField(required=False, label=_("Kind"),
+                             choices=[("", _("All")), ("image", _("Pictures")), ("note", _("Notes"))])
+    scope = forms.ChoiceField(required=False, label=_("Whose"),
+                              choices=[("all", _("Mine and public")), ("mine", _("Mine")), ("public", _("Public"))])
+    date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(required=False, label=_("Sort"),
+                             choices=[("relevance", _("Best match")), ("date", _("Newest"))])
+    weaker = forms.BooleanField(required=False)
+    iq = forms.RegexField(required=False, regex=r"^[0-9a-f]{16}$")
+    page = forms.IntegerField(required=False, min_value=1, max_value=1000)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return data
+
+
+class ImageQueryForm(forms.Form):
+    image = forms.FileField(label=_("Search with a picture"))

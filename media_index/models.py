@@ -98,6 +98,11 @@ class Item(models.Model):
     def __str__(self) -> str:
         return self.title or self.original_name or f"{self.get_kind_display()} #{self.pk}"
 
+    @property
+    def indexed_text(self) -> str:
+        """The text a note is embedded from; vector spans are offsets into it."""
+        return "\n\n".join(part for part in (self.title, self.note_text) if part.strip())
+
 
 class Vector(models.Model):
     """One vector of an item in one space: an image has one, a note one per chunk.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, Q, QuerySet
 
 from media_index.models import EmbeddingSpace, Item
 
@@ -26,3 +28,17 @@ def space_list_with_counts() -> QuerySet[EmbeddingSpace]:
     return EmbeddingSpace.objects.annotate(
         vector_count=Count("vectors"), item_count=Count("vectors__item", distinct=True)
     ).order_by("-is_active", "-created_at")
+
+
+def item_list_visible_to(*, viewer: AbstractBaseUser | AnonymousUser) -> QuerySet[Item]:
+    """Public items, plus the viewer's own. Staff get no more here: the admin is where they see all."""
+    if not viewer.is_authenticated:
+        return Item.objects.filter(visibility=Item.Visibility.PUBLIC)
+    return Item.objects.filter(Q(visibility=Item.Visibility.PUBLIC) | Q(owner_id=viewer.pk))
+
+
+def is_demo_space(space: EmbeddingSpace | None) -> bool:
+    """The bundled demo model: the page says what it can and cannot do."""
+    from media_index.embedding.weights import DEMO_PRETRAINED
+
+    return space is not None and space.pretrained == DEMO_PRETRAINED

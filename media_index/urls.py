@@ -7,4 +7,9 @@ app_name = "media_index"
 urlpatterns = [
     path("", views.home, name="home"),
     path("upload/", views.upload, name="upload"),
+    path("items/<int:pk>/", views.item_detail, name="item-detail"),
+    path("items/<int:pk>/similar/", views.item_similar, name="item-similar"),
+    path("items/<int:pk>/delete/", views.item_remove, name="item-delete"),
+    path("items/<int:pk>/thumbnail/", views.item_thumbnail, name="item-thumbnail"),
+    path("items/<int:pk>/file/", views.item_file, name="item-file"),
 ]

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from media_index.errors import InvalidInput
-from media_index.forms import NoteForm, UploadForm
+from media_index.errors import ApplicationError, InvalidInput, ModelUnavailable, NotFound, ServiceUnavailable
+from media_index.forms import ImageQueryForm, NoteForm, SearchForm, UploadForm
 from media_index.health import system_health
-from media_index.selectors import item_list_for_owner
+from media_index.models import Item
+from media_index.selectors import active_space, is_demo_space, item_list_for_owner, item_list_visible_to
+from media_index.services.files import item_file_response
+from media_index.services.items import item_delete
+from media_index.services.search import (
+    SearchFilters,
+    SearchResult,
+    active_space_or_error,
+    embed_image_query,
+    search_by_query,
+    search_by_vector,
+    search_similar,
+)
 from media_index.services.uploads import item_create_note, items_create_from_files
 
 
@@ -24,9 +44,150 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(report, status=200 if healthy else 503)
 
 
-@require_safe
+PAGE_SIZE = 24
+# Picture queries are kept (as vectors) in the session so their results can be
+# paged and linked with a plain GET; the last few are enough for "back".
+IMAGE_QUERIES_KEPT = 5
+
+
+def _filters(data: dict[str, Any]) -> SearchFilters:
+    return SearchFilters(kind=data.get("kind") or None, scope=data.get("scope") or "all",
+                         date_from=data.get("date_from"), date_to=data.get("date_to"),
+                         sort=data.get("sort") or "relevance")  # fmt: skip
+
+
+def _render_results(request: HttpRequest, context: dict[str, Any], run: Callable[[], SearchResult],
+                    show_weaker: bool, page_number: int) -> HttpResponse:  # fmt: skip
+    """Run a search and render the page; application errors become friendly messages."""
+    try:
+        result = run()
+    except ApplicationError as exc:
+        context["error"] = exc.message
+        unavailable = isinstance(exc, (ModelUnavailable, ServiceUnavailable))
+        return render(request, "media_index/home.html", context, status=503 if unavailable else 200)
+    hits = result.hits + (result.weaker if show_weaker else [])
+    paginator = Paginator(hits, PAGE_SIZE)
+    page = paginator.get_page(page_number)
+    params = request.GET.copy()
+    params.pop("page", None)
+    context.update({
+        "result": result, "page": page, "hits": page.object_list, "weaker_count": len(result.weaker),
+        "show_weaker": show_weaker, "base_query": params.urlencode(), "searched": True,
+    })  # fmt: skip
+    return render(request, "media_index/home.html", context)
+
+
+def _base_context(request: HttpRequest, form: SearchForm) -> dict[str, Any]:
+    return {"form": form, "space": active_space(), "image_form": ImageQueryForm(), "demo": is_demo_space(active_space())}
+
+
+@require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "media_index/home.html")
+    """The search page: words by GET (works without JavaScript), a picture by POST."""
+    if request.method == "POST":
+        return _image_query(request)
+    form = SearchForm(request.GET)
+    context = _base_context(request, form)
+    if not form.is_valid():
+        context["error"] = _("Some search options are not valid: %(errors)s") % {
+            "errors": "; ".join(str(message) for messages_ in form.errors.values() for message in messages_)
+        }
+        return render(request, "media_index/home.html", context, status=400)
+    data = form.cleaned_data
+    query_text, image_key = data["q"].strip(), data["iq"]
+    if not query_text and not image_key:
+        if "q" in request.GET:
+            context["notice"] = _("Type something to search for, or use a picture.")
+        return render(request, "media_index/home.html", context)
+    if image_key:
+        stored = request.session.get("image_queries", {}).get(image_key)
+        if stored is None:
+            context["error"] = _("That picture search has expired. Please choose the picture again.")
+            return render(request, "media_index/home.html", context)
+        context["image_query"] = True
+
+        def run() -> SearchResult:
+            return search_by_vector(viewer=request.user, space_id=stored["space"], vector=stored["vector"],
+                                    filters=_filters(data))  # fmt: skip
+    else:
+
+        def run() -> SearchResult:
+            return search_by_query(viewer=request.user, text=query_text, filters=_filters(data))
+
+    return _render_results(request, context, run, data["weaker"], data["page"] or 1)
+
+
+def _image_query(request: HttpRequest) -> HttpResponse:
+    form = ImageQueryForm(request.POST, request.FILES)
+    context = _base_context(request, SearchForm())
+    if not form.is_valid():
+        context["error"] = _("Choose a picture to search with.")
+        return render(request, "media_index/home.html", context, status=400)
+    upload = form.cleaned_data["image"]
+    try:
+        if upload.size > settings.UPLOAD_MAX_BYTES:
+            raise InvalidInput(_("The picture is larger than the upload limit."))
+        data = upload.read()
+        space = active_space_or_error()
+        vector = embed_image_query(space=space, data=data)
+    except ApplicationError as exc:
+        context["error"] = exc.message
+        unavailable = isinstance(exc, (ModelUnavailable, ServiceUnavailable))
+        return render(request, "media_index/home.html", context, status=503 if unavailable else 400)
+    key = hashlib.sha256(data).hexdigest()[:16]
+    kept = request.session.get("image_queries", {})
+    kept.pop(key, None)
+    kept[key] = {"space": space.pk, "vector": [round(float(value), 6) for value in vector]}
+    request.session["image_queries"] = dict(list(kept.items())[-IMAGE_QUERIES_KEPT:])
+    params = {"iq": key, **{name: request.POST[name] for name in ("kind", "scope", "sort") if request.POST.get(name)}}
+    return redirect(f"{reverse('media_index:home')}?{urlencode(params)}")
+
+
+def _visible_item(request: HttpRequest, pk: int) -> Item:
+    return get_object_or_404(item_list_visible_to(viewer=request.user).select_related("owner"), pk=pk)
+
+
+@require_safe
+def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _visible_item(request, pk)
+    return render(request, "media_index/item_detail.html", {"item": item, "is_owner": item.owner_id == request.user.pk})
+
+
+@require_safe
+def item_similar(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _visible_item(request, pk)
+    form = SearchForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    context = {**_base_context(request, form), "similar_to": item}
+    return _render_results(
+        request, context, lambda: search_similar(viewer=request.user, item=item, filters=_filters(data)),
+        bool(data.get("weaker")), data.get("page") or 1,
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def item_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(item_list_for_owner(owner_id=request.user.pk), pk=pk)
+    item_delete(item=item)
+    messages.success(request, _("Deleted."))
+    return redirect("media_index:upload")
+
+
+@require_safe
+def item_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        return item_file_response(item=_visible_item(request, pk), which="thumbnail")
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@require_safe
+def item_file(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        return item_file_response(item=_visible_item(request, pk), which="original")
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
 
 
 @login_required

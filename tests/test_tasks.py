@@ -96,7 +96,7 @@ def test_bad_files_fail_alone_and_the_worker_carries_on(live_worker, api_client)
     for name, data in refused.items():
         response = api_client.post("/api/v1/items/", {"file": SimpleUploadedFile(name, data)}, format="multipart")
         assert response.status_code == 400, (name, response.content)
-        assert response.json()["detail"]
+        assert response.json()["error"]["message"]
     truncated = api_client.post(
         "/api/v1/items/", {"file": SimpleUploadedFile("cut.jpg", media.truncated_jpeg())}, format="multipart"
     ).json()["id"]

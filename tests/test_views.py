@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from media_index.models import Item
+from media_index.services.uploads import item_create_note
 from tests import media
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +71,76 @@ def test_an_empty_note_gets_a_form_error_not_a_crash(client, alice) -> None:
 
 def test_the_login_page_renders(client) -> None:
     assert client.get("/accounts/login/").status_code == 200
+
+
+def test_an_empty_query_gets_a_friendly_notice(client) -> None:
+    response = client.get("/?q=+++")
+
+    assert response.status_code == 200
+    assert "Type something to search for, or use a picture." in response.content.decode()
+
+
+def test_invalid_search_options_get_a_message_not_a_crash(client) -> None:
+    response = client.get("/?q=dog&kind=spaceship&date_from=yesterday&page=-3")
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Some search options are not valid" in page
+
+
+def test_searching_before_anything_is_indexed_says_so(client) -> None:
+    response = client.get("/?q=puppy")
+
+    assert response.status_code == 200
+    assert "Nothing has been indexed yet" in response.content.decode()
+
+
+def test_an_unreadable_picture_query_gets_a_friendly_message(client) -> None:
+    from media_index.models import EmbeddingSpace
+
+    EmbeddingSpace.objects.create(backend="open_clip", model_name="demo-clip", pretrained="demo",
+                                  checkpoint_sha256="0" * 64, dimension=128, max_tokens=77, is_active=True)  # fmt: skip
+
+    response = client.post("/", {"image": SimpleUploadedFile("x.jpg", media.corrupt_image())})
+
+    assert response.status_code == 400
+    assert "not a picture in a supported format" in response.content.decode()
+
+
+def test_the_page_follows_the_browser_language(client) -> None:
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+
+    page = response.content.decode()
+    assert "搜索你的图片和笔记" in page
+    assert 'lang="zh-hans"' in page
+
+
+def test_the_language_can_be_switched(client) -> None:
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+
+    assert "搜索你的图片和笔记" in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_private_items_pages_and_files_are_hidden_from_others(client, alice, django_user_model) -> None:
+    from media_index.services.uploads import item_create_image
+
+    item, _ = item_create_image(owner=alice, data=media.image_bytes("red"), filename="secret.png")
+    paths = [f"/items/{item.pk}/", f"/items/{item.pk}/file/", f"/items/{item.pk}/similar/"]
+
+    assert [client.get(path).status_code for path in paths] == [404, 404, 404]
+    client.force_login(django_user_model.objects.create_user("mallory", password="pw"))
+    assert [client.get(path).status_code for path in paths] == [404, 404, 404]
+    client.force_login(alice)
+    assert client.get(paths[0]).status_code == 200
+    response = client.get(paths[1])
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_only_the_owner_deletes(client, alice, django_user_model) -> None:
+    item, _ = item_create_note(owner=alice, text="mine")
+    client.force_login(django_user_model.objects.create_user("mallory", password="pw"))
+
+    assert client.post(f"/items/{item.pk}/delete/").status_code == 404
+    assert Item.objects.filter(pk=item.pk).exists()

@@ -40,3 +40,78 @@ class SpaceSerializer(serializers.ModelSerializer):
         fields = ["id", "backend", "model_name", "pretrained", "checkpoint_sha256", "dimension", "metric",
                   "normalized", "max_tokens", "is_active", "item_count", "vector_count", "created_at"]  # fmt: skip
         read_only_fields = fields
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    """Query-string parameters of GET /search/ (and form fields of POST /search/)."""
+
+    q = serializers.CharField(required=False, allow_blank=True, max_length=1000, trim_whitespace=True)
+    kind = serializers.ChoiceField(choices=Item.Kind.choices, required=False)
+    scope = serializers.ChoiceField(choices=["all", "mine", "public"], default="all")
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    sort = serializers.ChoiceField(choices=["relevance", "date"], default="relevance")
+    include_weaker = serializers.BooleanField(default=False)
+    space = serializers.IntegerField(required=False, min_value=1)
+    page = serializers.IntegerField(default=1, min_value=1, max_value=1000)
+    page_size = serializers.IntegerField(default=24, min_value=1, max_value=100)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError("date_from must not be after date_to.")
+        return attrs
+
+
+class SearchImageSerializer(SearchQuerySerializer):
+    image = serializers.FileField(required=False, help_text="A picture to search with (with or without q).")
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if not attrs.get("image") and not attrs.get("q"):
+            raise serializers.ValidationError("Send a picture in 'image', words in 'q', or both.")
+        return attrs
+
+
+class SearchHitSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="item.pk")
+    kind = serializers.CharField(source="item.kind")
+    title = serializers.CharField(source="item.__str__")
+    snippet = serializers.CharField()
+    score = serializers.FloatField()
+    chunk = serializers.IntegerField()
+    owner = serializers.CharField(source="item.owner.get_username")
+    visibility = serializers.CharField(source="item.visibility")
+    created_at = serializers.DateTimeField(source="item.created_at")
+    thumbnail_url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    space_id = serializers.SerializerMethodField()
+
+    def get_space_id(self, hit) -> int:  # noqa: ANN001
+        return self.context["space_id"]
+
+    def get_thumbnail_url(self, hit) -> str | None:  # noqa: ANN001 - SearchHit
+        if not hit.item.thumbnail:
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/v1/items/{hit.item.pk}/thumbnail/")
+
+    def get_url(self, hit) -> str:  # noqa: ANN001
+        return self.context["request"].build_absolute_uri(f"/api/v1/items/{hit.item.pk}/")
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    space = SpaceSerializer()
+    count = serializers.IntegerField(help_text="Relevant results (after the adaptive cutoff).")
+    weaker_count = serializers.IntegerField(help_text="Results below the cutoff; include_weaker=true shows them.")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = SearchHitSerializer(many=True)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    created = serializers.DateTimeField()

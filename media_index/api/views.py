@@ -2,27 +2,128 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
+from rest_framework.authtoken.models import Token
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from media_index.api.serializers import ItemCreateSerializer, ItemSerializer, SpaceSerializer
+from media_index.api.serializers import (
+    ItemCreateSerializer,
+    ItemSerializer,
+    SearchImageSerializer,
+    SearchQuerySerializer,
+    SearchResponseSerializer,
+    SpaceSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
 from media_index.errors import InvalidInput
 from media_index.models import Item
-from media_index.selectors import item_list_for_owner, space_list_with_counts
+from media_index.selectors import item_list_for_owner, item_list_visible_to, space_list_with_counts
+from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
+from media_index.services.search import SearchFilters, SearchResult, search_by_query, search_similar
 from media_index.services.uploads import item_create_note, items_create_from_files
+
+
+class AnonSearchThrottle(AnonRateThrottle):
+    scope = "search_anon"
+
+
+class UserSearchThrottle(UserRateThrottle):
+    scope = "search_user"
+
+
+SEARCH_THROTTLES = [AnonSearchThrottle, UserSearchThrottle]
+
+
+def _filters(data: dict[str, Any]) -> SearchFilters:
+    return SearchFilters(kind=data.get("kind"), scope=data["scope"], date_from=data.get("date_from"),
+                         date_to=data.get("date_to"), sort=data["sort"])  # fmt: skip
+
+
+def _page(request: Request, result: SearchResult, data: dict[str, Any]) -> Response:
+    hits = result.hits + (result.weaker if data["include_weaker"] else [])
+    size, page = data["page_size"], data["page"]
+    pages = max(1, math.ceil(len(hits) / size))
+    body = {
+        "space": result.space,
+        "count": len(result.hits),
+        "weaker_count": len(result.weaker),
+        "page": page,
+        "pages": pages,
+        "results": hits[(page - 1) * size : page * size],
+    }
+    context = {"request": request, "space_id": result.space.pk}
+    return Response(SearchResponseSerializer(body, context=context).data)
+
+
+class SearchView(APIView):
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = SEARCH_THROTTLES
+
+    @extend_schema(parameters=[SearchQuerySerializer], responses=SearchResponseSerializer,
+                   summary="Search by words")  # fmt: skip
+    def get(self, request: Request) -> Response:
+        params = SearchQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        result = search_by_query(viewer=request.user, text=data.get("q", ""), filters=_filters(data),
+                                 space_id=data.get("space"))  # fmt: skip
+        return _page(request, result, data)
+
+    @extend_schema(request={"multipart/form-data": SearchImageSerializer}, responses=SearchResponseSerializer,
+                   summary="Search by a picture (optionally with words)")  # fmt: skip
+    def post(self, request: Request) -> Response:
+        form = SearchImageSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        image = data["image"].read() if data.get("image") else None
+        result = search_by_query(viewer=request.user, text=data.get("q", ""), image=image, filters=_filters(data),
+                                 space_id=data.get("space"))  # fmt: skip
+        return _page(request, result, data)
+
+
+class SimilarView(APIView):
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = SEARCH_THROTTLES
+
+    @extend_schema(parameters=[SearchQuerySerializer], responses=SearchResponseSerializer,
+                   summary="More like this item")  # fmt: skip
+    def get(self, request: Request, pk: int) -> Response:
+        params = SearchQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        item = get_object_or_404(item_list_visible_to(viewer=request.user), pk=pk)
+        result = search_similar(viewer=request.user, item=item, filters=_filters(data), space_id=data.get("space"))
+        return _page(request, result, data)
 
 
 class ItemListCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    throttle_scope = "upload"
 
-    @extend_schema(responses=ItemSerializer(many=True))
+    def get_throttles(self) -> list[Any]:
+        # Only creating is rate-limited; listing your own items is cheap.
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=Item.Status.values)],
+        responses=ItemSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         items = item_list_for_owner(owner_id=request.user.pk)
         if status_filter := request.query_params.get("status"):
@@ -31,7 +132,8 @@ class ItemListCreateView(APIView):
             items = items.filter(status=status_filter)
         return Response(ItemSerializer(items[:500], many=True).data)
 
-    @extend_schema(request=ItemCreateSerializer, responses={201: ItemSerializer, 200: ItemSerializer})
+    @extend_schema(request={"multipart/form-data": ItemCreateSerializer, "application/json": ItemCreateSerializer},
+                   responses={201: ItemSerializer, 200: ItemSerializer})  # fmt: skip
     def post(self, request: Request) -> Response:
         serializer = ItemCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -52,11 +154,13 @@ class ItemListCreateView(APIView):
 
 
 class ItemDetailView(APIView):
-    permission_classes = [permissions.IsAuthenticated]
+    """Anyone may read a public item; private items only their owner. Only owners delete."""
+
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
 
     @extend_schema(responses=ItemSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        item = get_object_or_404(item_list_for_owner(owner_id=request.user.pk), pk=pk)
+        item = get_object_or_404(item_list_visible_to(viewer=request.user), pk=pk)
         return Response(ItemSerializer(item).data)
 
     @extend_schema(responses={204: None})
@@ -66,9 +170,55 @@ class ItemDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ItemThumbnailView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY}, summary="The item's thumbnail (JPEG)")
+    def get(self, request: Request, pk: int) -> FileResponse:
+        item = get_object_or_404(item_list_visible_to(viewer=request.user), pk=pk)
+        return item_file_response(item=item, which="thumbnail")
+
+
+class ItemOriginalView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+                   summary="The uploaded file")  # fmt: skip
+    def get(self, request: Request, pk: int) -> FileResponse:
+        item = get_object_or_404(item_list_visible_to(viewer=request.user), pk=pk)
+        return item_file_response(item=item, which="original")
+
+
 class SpaceListView(APIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(responses=SpaceSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(SpaceSerializer(space_list_with_counts(), many=True).data)
+
+
+class TokenView(APIView):
+    """Exchange a user name and password for an API token, or revoke the token in use."""
+
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    throttle_scope = "token"
+    throttle_classes = [ScopedRateThrottle]
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        form = TokenRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        user = authenticate(request=request._request, username=form.validated_data["username"],
+                            password=form.validated_data["password"])  # fmt: skip
+        if user is None or not user.is_active:
+            raise InvalidInput("Wrong user name or password.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(TokenSerializer({"token": token.key, "created": token.created}).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        if not request.user.is_authenticated:
+            self.permission_denied(request)
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

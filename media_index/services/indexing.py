@@ -134,9 +134,8 @@ def _prepare(
                 entry.image_index = len(images)
                 images.append(image)
             else:
-                text = "\n\n".join(part for part in (item.title, item.note_text) if part.strip())
                 entry.chunks = chunk_text(
-                    text, max_tokens=embedder.spec.max_tokens, count_tokens=embedder.count_tokens
+                    item.indexed_text, max_tokens=embedder.spec.max_tokens, count_tokens=embedder.count_tokens
                 )
                 if not entry.chunks:
                     raise ApplicationError("The note is empty.")

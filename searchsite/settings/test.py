@@ -11,6 +11,12 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Generous limits so ordinary tests never trip them; rate-limit tests lower them.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"search_anon": "10000/min", "search_user": "10000/min", "upload": "10000/min",
+                               "token": "10000/min"},
+}
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "test" / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

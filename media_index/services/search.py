@@ -1,0 +1,281 @@
+"""Search: embed the query with the searched space's own model, rank by cosine, cut adaptively.
+
+A query is always embedded by the model of the space it searches, and the SQL
+filters on that space, so vectors of two spaces are never compared.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+import numpy as np
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from media_index.embedding.base import Vectors
+from media_index.embedding.registry import ModelConfig, get_embedder
+from media_index.errors import InvalidInput, NotFound
+from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.services.images import decode_image
+from media_index.services.spaces import space_config
+
+# Nearest chunk-vectors fetched per query before grouping by item. Notes have
+# several chunks, so this is more than the items ever shown.
+CANDIDATE_VECTORS = 400
+# Items ranked at most; pages slice this list, which keeps paging stable.
+MAX_RANKED_ITEMS = 200
+# pgvector's default ef_search is 40; at 100 our bench measured recall@10 0.98
+# (halfvec, 20k clustered vectors; bench/results/vectors.json).
+HNSW_EF_SEARCH = 100
+QUERY_MAX_CHARS = 1000
+QUERY_CACHE_SIZE = 1024
+# Relevance cutoff (see ``relevance_cutoff``): always show this many, and cut
+# only at a gap this many times wider than the average step of the curve.
+CUTOFF_MIN_KEEP = 3
+CUTOFF_GAP_FACTOR = 3.0
+
+Scope = Literal["all", "mine", "public"]
+SortOrder = Literal["relevance", "date"]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    kind: str | None = None
+    scope: Scope = "all"
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: SortOrder = "relevance"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    item: Item
+    score: float
+    chunk: int
+    span: tuple[int, int] | None
+
+    @property
+    def snippet(self) -> str:
+        """For a note, the chunk that matched; for a picture, nothing."""
+        if self.item.kind != Item.Kind.NOTE:
+            return ""
+        text = self.item.indexed_text
+        if self.span is None:
+            return text[:300]
+        return text[self.span[0] : self.span[1]]
+
+
+@dataclass
+class SearchResult:
+    space: EmbeddingSpace
+    hits: list[SearchHit]
+    weaker: list[SearchHit] = field(default_factory=list)
+
+
+def active_space_or_error() -> EmbeddingSpace:
+    space = EmbeddingSpace.objects.filter(is_active=True).first()
+    if space is None:
+        raise NotFound("Nothing has been indexed yet: upload pictures or notes, and search once they are ready.")
+    return space
+
+
+def resolve_space(space_id: int | None) -> EmbeddingSpace:
+    if space_id is None:
+        return active_space_or_error()
+    space = EmbeddingSpace.objects.filter(pk=space_id).first()
+    if space is None:
+        raise NotFound(f"There is no embedding space {space_id}.")
+    return space
+
+
+@functools.lru_cache(maxsize=QUERY_CACHE_SIZE)
+def _cached_text_vector(config: ModelConfig, text: str) -> Vectors:
+    vector = get_embedder(config).embed_texts([text])[0]
+    vector.setflags(write=False)  # shared between callers through the cache
+    return vector
+
+
+def embed_text_query(*, space: EmbeddingSpace, text: str) -> Vectors:
+    """The query's vector in ``space``; repeated queries come from a per-process cache."""
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput("Type something to search for, or use a picture.")
+    if len(text) > QUERY_MAX_CHARS:
+        raise InvalidInput(f"The query is {len(text)} characters long; the limit is {QUERY_MAX_CHARS}.")
+    embedder = get_embedder(space_config(space))
+    # A query longer than the model's limit would be cut by its tokenizer; say so instead.
+    if embedder.count_tokens(text) > space.max_tokens:
+        raise InvalidInput(f"The query is too long for this model ({space.max_tokens} tokens at most).")
+    return _cached_text_vector(space_config(space), text)
+
+
+def embed_image_query(*, space: EmbeddingSpace, data: bytes) -> Vectors:
+    image = decode_image(data)
+    return get_embedder(space_config(space)).embed_images([image])[0]
+
+
+def combine_queries(vectors: Sequence[Vectors]) -> Vectors:
+    """A picture and words together: the normalised mean of their vectors."""
+    mean = np.mean(np.stack(vectors), axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
+
+def relevance_cutoff(scores: Sequence[float]) -> int:
+    """How many of the descending ``scores`` to show before "weaker matches".
+
+    A flat threshold fails because every model and query has its own score
+    scale; instead cut at the widest gap after the first few results, when it
+    is clearly wider than the curve's average step (a cliff between what
+    matches and the background). No cliff: everything is shown.
+    """
+    n = len(scores)
+    if n <= CUTOFF_MIN_KEEP:
+        return n
+    gaps = [scores[i - 1] - scores[i] for i in range(1, n)]
+    average_gap = (scores[0] - scores[-1]) / (n - 1)
+    # gaps[i - 1] is the step between positions i - 1 and i; cutting there keeps i results.
+    keep, widest = max(((i, gaps[i - 1]) for i in range(CUTOFF_MIN_KEEP, n)), key=lambda pair: pair[1])
+    if average_gap > 0 and widest >= CUTOFF_GAP_FACTOR * average_gap:
+        return keep
+    return n
+
+
+def _literal(vector: Vectors) -> str:
+    return "[" + ",".join(f"{float(value):.7g}" for value in vector) + "]"
+
+
+def _visible_sql(viewer: AbstractBaseUser | AnonymousUser, scope: Scope) -> tuple[str, list[object]]:
+    if not viewer.is_authenticated:
+        if scope == "mine":
+            raise InvalidInput("Log in to search your own items.")
+        return "i.visibility = 'public'", []
+    if scope == "mine":
+        return "i.owner_id = %s", [viewer.pk]
+    if scope == "public":
+        return "i.visibility = 'public'", []
+    return "(i.visibility = 'public' OR i.owner_id = %s)", [viewer.pk]
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def rank(
+    *,
+    space: EmbeddingSpace,
+    query: Vectors,
+    viewer: AbstractBaseUser | AnonymousUser,
+    filters: SearchFilters,
+    exclude_item: int | None = None,
+) -> list[SearchHit]:
+    """Items visible to ``viewer`` in ``space``, best first, one hit per item (its best chunk)."""
+    if query.shape != (space.dimension,):
+        raise InvalidInput(f"The query vector has {query.shape[-1]} dimensions; space {space.pk} has {space.dimension}.")
+    dim = int(space.dimension)
+    where = ["v.space_id = %s", "i.status = 'ready'"]
+    params: list[object] = [space.pk]
+    visible, visible_params = _visible_sql(viewer, filters.scope)
+    where.append(visible)
+    params += visible_params
+    if filters.kind:
+        where.append("i.kind = %s")
+        params.append(filters.kind)
+    if filters.date_from:
+        where.append("i.created_at >= %s")
+        params.append(_day_start(filters.date_from))
+    if filters.date_to:
+        where.append("i.created_at < %s")
+        params.append(_day_start(filters.date_to) + timedelta(days=1))
+    if exclude_item is not None:
+        where.append("i.id <> %s")
+        params.append(exclude_item)
+    literal = _literal(query)
+    # The ORDER BY repeats the partial index's expression exactly (see
+    # services.spaces), so PostgreSQL can walk the space's HNSW graph; with
+    # iterative scans, filters that drop many rows still fill the LIMIT. The
+    # score is recomputed on the full-precision vectors.
+    sql = (
+        f"SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector) AS score "
+        f"FROM media_index_vector v JOIN media_index_item i ON i.id = v.item_id "
+        f"WHERE {' AND '.join(where)} "
+        f"ORDER BY v.embedding::halfvec({dim}) <=> %s::halfvec({dim}) LIMIT %s"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute(sql, [literal, *params, literal, CANDIDATE_VECTORS])
+        rows = cursor.fetchall()
+    best: dict[int, tuple[float, int, int | None, int | None]] = {}
+    for item_id, chunk, span_start, span_end, score in rows:
+        if item_id not in best or score > best[item_id][0]:
+            best[item_id] = (float(score), chunk, span_start, span_end)
+    ordered = sorted(best.items(), key=lambda pair: (-pair[1][0], pair[0]))[:MAX_RANKED_ITEMS]
+    items = Item.objects.select_related("owner").in_bulk([item_id for item_id, _ in ordered])
+    return [
+        SearchHit(items[item_id], score, chunk, (start, end) if start is not None else None)
+        for item_id, (score, chunk, start, end) in ordered
+        if item_id in items
+    ]
+
+
+def _finish(space: EmbeddingSpace, hits: list[SearchHit], filters: SearchFilters) -> SearchResult:
+    keep = relevance_cutoff([hit.score for hit in hits])
+    relevant, weaker = hits[:keep], hits[keep:]
+    if filters.sort == "date":
+        relevant = sorted(relevant, key=lambda hit: (hit.item.created_at, hit.item.pk), reverse=True)
+    return SearchResult(space=space, hits=relevant, weaker=weaker)
+
+
+def search_by_query(
+    *,
+    viewer: AbstractBaseUser | AnonymousUser,
+    text: str = "",
+    image: bytes | None = None,
+    filters: SearchFilters = SearchFilters(),  # noqa: B008 - frozen dataclass, safe default
+    space_id: int | None = None,
+) -> SearchResult:
+    """Search by words, by a picture, or by both together."""
+    space = resolve_space(space_id)
+    vectors = []
+    if image is not None:
+        vectors.append(embed_image_query(space=space, data=image))
+    if text.strip() or image is None:
+        vectors.append(embed_text_query(space=space, text=text))
+    query = vectors[0] if len(vectors) == 1 else combine_queries(vectors)
+    return _finish(space, rank(space=space, query=query, viewer=viewer, filters=filters), filters)
+
+
+def search_by_vector(
+    *,
+    viewer: AbstractBaseUser | AnonymousUser,
+    space_id: int,
+    vector: Sequence[float],
+    filters: SearchFilters = SearchFilters(),  # noqa: B008
+) -> SearchResult:
+    """Search with a query vector embedded earlier in the same space (a picture query being paged)."""
+    space = resolve_space(space_id)
+    query = np.asarray(vector, dtype=np.float32)
+    return _finish(space, rank(space=space, query=query, viewer=viewer, filters=filters), filters)
+
+
+def search_similar(
+    *,
+    viewer: AbstractBaseUser | AnonymousUser,
+    item: Item,
+    filters: SearchFilters = SearchFilters(),  # noqa: B008
+    space_id: int | None = None,
+) -> SearchResult:
+    """"More like this": the item's own vector (a note's first chunk) as the query."""
+    space = resolve_space(space_id)
+    vector = Vector.objects.filter(item=item, space=space).order_by("chunk").first()
+    if vector is None:
+        raise NotFound("This item is not indexed in the searched space yet.")
+    query = np.asarray(vector.embedding, dtype=np.float32)
+    hits = rank(space=space, query=query, viewer=viewer, filters=filters, exclude_item=item.pk)
+    return _finish(space, hits, filters)

@@ -1,0 +1,138 @@
+"""Ranking mechanics on hand-made vectors: visibility, filters, best chunk per note, the adaptive cutoff."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from media_index.errors import InvalidInput
+from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.services.search import SearchFilters, rank, relevance_cutoff, search_by_vector
+from media_index.services.spaces import space_index_ensure
+
+pytestmark = pytest.mark.django_db
+DIM = 8
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.zeros(DIM, dtype=np.float32)
+    vector[: len(values)] = values
+    return vector / np.linalg.norm(vector)
+
+
+@pytest.fixture
+def space():
+    space = EmbeddingSpace.objects.create(backend="test", model_name="hand-made", pretrained="", checkpoint_sha256="0" * 64,
+                                          dimension=DIM, max_tokens=77, is_active=True)  # fmt: skip
+    space_index_ensure(space=space)
+    return space
+
+
+@pytest.fixture
+def people(django_user_model):
+    return django_user_model.objects.create_user("alice"), django_user_model.objects.create_user("bob")
+
+
+def make_item(owner, space, vectors, *, kind="image", visibility="public", status="ready", title="", days_ago=0):
+    item = Item.objects.create(owner=owner, kind=kind, title=title, note_text="x" * 50 if kind == "note" else "",
+                               content_hash=f"{title}-{owner.pk}-{kind}", visibility=visibility, status=status)  # fmt: skip
+    if days_ago:
+        Item.objects.filter(pk=item.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+        item.refresh_from_db()
+    for chunk, vector in enumerate(vectors):
+        Vector.objects.create(item=item, space=space, chunk=chunk, embedding=vector,
+                              span_start=0 if kind == "note" else None, span_end=10 if kind == "note" else None)  # fmt: skip
+    return item
+
+
+def test_results_are_ranked_by_cosine_and_a_note_counts_by_its_best_chunk(space, people) -> None:
+    alice, _ = people
+    close = make_item(alice, space, [unit(1, 0.1)], title="close")
+    far = make_item(alice, space, [unit(0.2, 1)], title="far")
+    note = make_item(alice, space, [unit(0, 0, 1), unit(1, 0.3)], kind="note", title="note")
+
+    hits = rank(space=space, query=unit(1, 0), viewer=alice, filters=SearchFilters())
+
+    assert [hit.item.title for hit in hits] == ["close", "note", "far"]
+    assert hits[1].chunk == 1
+    assert hits[0].score == pytest.approx(float(unit(1, 0.1) @ unit(1, 0)), abs=1e-5)
+
+
+def test_private_items_are_seen_only_by_their_owner(space, people) -> None:
+    alice, bob = people
+    make_item(alice, space, [unit(1)], title="alice-private", visibility="private")
+    make_item(bob, space, [unit(1)], title="bob-public")
+
+    def titles(viewer, scope="all"):
+        return sorted(hit.item.title for hit in rank(space=space, query=unit(1), viewer=viewer,
+                                                      filters=SearchFilters(scope=scope)))  # fmt: skip
+
+    assert titles(alice) == ["alice-private", "bob-public"]
+    assert titles(bob) == ["bob-public"]
+    assert titles(AnonymousUser()) == ["bob-public"]
+    assert titles(alice, "mine") == ["alice-private"]
+    assert titles(alice, "public") == ["bob-public"]
+    with pytest.raises(InvalidInput):
+        titles(AnonymousUser(), "mine")
+
+
+def test_kind_date_and_status_filters(space, people) -> None:
+    alice, _ = people
+    make_item(alice, space, [unit(1)], title="old-picture", days_ago=30)
+    make_item(alice, space, [unit(1)], kind="note", title="new-note")
+    make_item(alice, space, [unit(1)], title="still-pending", status="pending")
+    today = timezone.localdate()
+
+    def titles(**filters):
+        return [hit.item.title for hit in rank(space=space, query=unit(1), viewer=alice, filters=SearchFilters(**filters))]
+
+    assert sorted(titles()) == ["new-note", "old-picture"]
+    assert titles(kind="note") == ["new-note"]
+    assert titles(date_from=today - timedelta(days=2)) == ["new-note"]
+    assert titles(date_to=today - timedelta(days=10)) == ["old-picture"]
+
+
+def test_vectors_of_other_spaces_are_never_compared(space, people) -> None:
+    alice, _ = people
+    other = EmbeddingSpace.objects.create(backend="test", model_name="other", pretrained="", checkpoint_sha256="1" * 64,
+                                          dimension=DIM, max_tokens=77)  # fmt: skip
+    make_item(alice, other, [unit(1)], title="other-space")
+
+    assert rank(space=space, query=unit(1), viewer=alice, filters=SearchFilters()) == []
+
+
+def test_a_query_of_the_wrong_dimension_is_refused(space, people) -> None:
+    with pytest.raises(InvalidInput, match="dimensions"):
+        rank(space=space, query=np.ones(DIM + 1, dtype=np.float32), viewer=people[0], filters=SearchFilters())
+
+
+def test_sort_by_date_reorders_only_the_relevant_results(space, people) -> None:
+    alice, _ = people
+    make_item(alice, space, [unit(1, 0.05)], title="best-old", days_ago=5)
+    make_item(alice, space, [unit(1, 0.1)], title="good-new")
+    make_item(alice, space, [unit(1, 0.15)], title="good-mid", days_ago=2)
+    for index in range(6):
+        make_item(alice, space, [unit(0.05, 1, index * 0.01)], title=f"unrelated-{index}")
+
+    result = search_by_vector(viewer=alice, space_id=space.pk, vector=unit(1, 0), filters=SearchFilters(sort="date"))
+
+    assert [hit.item.title for hit in result.hits] == ["good-new", "good-mid", "best-old"]
+    assert len(result.weaker) == 6
+
+
+@pytest.mark.parametrize(
+    ("scores", "kept"),
+    [
+        ([], 0),
+        ([0.9, 0.2], 2),
+        ([0.31, 0.30, 0.295, 0.29, 0.285, 0.28], 6),  # a smooth curve: no cliff, nothing hidden
+        ([0.41, 0.40, 0.39, 0.38, 0.21, 0.20, 0.195, 0.19], 4),  # a cliff after four
+        ([0.9, 0.5, 0.49, 0.48, 0.47], 5),  # a cliff before the minimum kept is ignored
+    ],
+)
+def test_the_relevance_cutoff_adapts_to_the_score_curve(scores, kept) -> None:
+    assert relevance_cutoff(scores) == kept
