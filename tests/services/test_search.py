@@ -10,43 +10,21 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from media_index.errors import InvalidInput
-from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.models import EmbeddingSpace
 from media_index.services.search import SearchFilters, rank, relevance_cutoff, search_by_vector
-from media_index.services.spaces import space_index_ensure
+from tests.factories import DIM, make_item, make_space, unit
 
 pytestmark = pytest.mark.django_db
-DIM = 8
-
-
-def unit(*values: float) -> np.ndarray:
-    vector = np.zeros(DIM, dtype=np.float32)
-    vector[: len(values)] = values
-    return vector / np.linalg.norm(vector)
 
 
 @pytest.fixture
 def space():
-    space = EmbeddingSpace.objects.create(backend="test", model_name="hand-made", pretrained="", checkpoint_sha256="0" * 64,
-                                          dimension=DIM, max_tokens=77, is_active=True)  # fmt: skip
-    space_index_ensure(space=space)
-    return space
+    return make_space()
 
 
 @pytest.fixture
 def people(django_user_model):
     return django_user_model.objects.create_user("alice"), django_user_model.objects.create_user("bob")
-
-
-def make_item(owner, space, vectors, *, kind="image", visibility="public", status="ready", title="", days_ago=0):
-    item = Item.objects.create(owner=owner, kind=kind, title=title, note_text="x" * 50 if kind == "note" else "",
-                               content_hash=f"{title}-{owner.pk}-{kind}", visibility=visibility, status=status)  # fmt: skip
-    if days_ago:
-        Item.objects.filter(pk=item.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
-        item.refresh_from_db()
-    for chunk, vector in enumerate(vectors):
-        Vector.objects.create(item=item, space=space, chunk=chunk, embedding=vector,
-                              span_start=0 if kind == "note" else None, span_end=10 if kind == "note" else None)  # fmt: skip
-    return item
 
 
 def test_results_are_ranked_by_cosine_and_a_note_counts_by_its_best_chunk(space, people) -> None:
