@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
+# DEMO=0 make run: no demo collection on the first start.
+DEMO ?= 1
 
 .PHONY: run test install install-dev lint-compose clean-venv
 
@@ -24,7 +26,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed
-	$(PY) devstack.py run --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(PY) devstack.py run --host $(HOST) --port $(PORT) --workers $(WORKERS) $(if $(filter 0,$(DEMO)),--no-demo,)
 
 test: $(VENV)/.installed-dev
 	$(PY) devstack.py exec -- $(PY) -m pytest $(PYTEST_ARGS)

@@ -245,6 +245,16 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+def _load_demo(env: dict[str, str]) -> None:
+    """First start: give the empty site something to find (the worker embeds it)."""
+    _say("First start: adding the demo collection (generated pictures and notes, public)")
+    try:
+        _say(_manage(env, "load_demo").stdout.strip())
+    except subprocess.CalledProcessError as exc:
+        _say(f"The demo collection was not added ({(exc.stderr or exc.stdout).strip().splitlines()[-1]}). "
+             "Add it later with: .venv/bin/python manage.py load_demo")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the whole product and block until Ctrl-C."""
     if not _port_free(args.host, args.port):
@@ -266,6 +276,8 @@ def run(args: argparse.Namespace) -> int:
             _say("Applying database migrations")
             _manage(env, "migrate", "--noinput")
             admin = json.loads(_manage(env, "ensure_admin", "--json").stdout)
+            if admin["created"] and not args.no_demo:
+                _load_demo(env)
             children.start(
                 "worker",
                 [
@@ -346,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--port", type=int, default=8000)
     run_parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     run_parser.add_argument("--state", type=Path, default=BASE_DIR / "var")
+    run_parser.add_argument("--no-demo", action="store_true", help="do not add the demo collection on first start")
     exec_parser = sub.add_parser("exec", help="run a command against the embedded servers")
     exec_parser.add_argument("--state", type=Path, default=BASE_DIR / "var" / "test")
     exec_parser.add_argument("command", nargs=argparse.REMAINDER)

@@ -1,0 +1,130 @@
+"""The search page in a real browser (Debian's Chromium driven by Playwright) over the demo collection.
+
+Screenshots go to var/test/artifacts/ (CI keeps them as test artefacts).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from media_index.models import Item
+from media_index.services.demo import demo_collection_load
+from tests import media
+from tests.conftest import REPO
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "var" / "test" / "artifacts"
+# Root needs --no-sandbox; the rest keep Chromium off the (closed) network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-quic", "--no-first-run", "--disable-sync"]  # fmt: skip
+TOP = 8
+DOG_WORDS = ("puppy", "dog", "小狗", "狗")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo_site(transactional_db, live_server) -> str:  # noqa: ANN001
+    demo_collection_load(pictures=160, notes=40, index_now=True)
+    assert not Item.objects.exclude(status=Item.Status.READY).exists()
+    return live_server.url
+
+
+@pytest.fixture
+def page(browser, demo_site):  # noqa: ANN001, ANN201
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def top_results(page) -> list[dict[str, str]]:  # noqa: ANN001
+    cards = page.locator("#results li.result")
+    return [
+        {"kind": cards.nth(i).get_attribute("data-kind"), "text": cards.nth(i).inner_text().lower()}
+        for i in range(min(TOP, cards.count()))
+    ]
+
+
+def about_dogs(result: dict[str, str]) -> bool:
+    return any(word in result["text"] for word in DOG_WORDS)
+
+
+@pytest.mark.parametrize("query", ["cute puppy", "可爱的小狗"])
+def test_typing_a_query_finds_puppy_pictures_and_notes(page, demo_site, query: str) -> None:
+    page.goto(demo_site + "/")
+    page.fill("input[name=q]", query)
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("#results")
+
+    results = top_results(page)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"results-{'en' if query.isascii() else 'zh'}.png"), full_page=True)
+    assert any(r["kind"] == "image" and about_dogs(r) for r in results), results
+    assert any(r["kind"] == "note" and about_dogs(r) for r in results), results
+    assert page.locator("#demo-note").is_visible()
+
+
+def test_a_picture_as_the_query_returns_puppy_pictures_first(page, demo_site, tmp_path) -> None:
+    from media_index.training.concepts import CONCEPTS
+    from media_index.training.render import render_picture
+
+    dog = next(concept for concept in CONCEPTS if concept.key == "dog")
+    picture = tmp_path / "my-puppy.png"
+    render_picture([dog], seed=424242, size=192).save(picture)
+    page.goto(demo_site + "/")
+    page.set_input_files("#image-input", str(picture))  # the page submits on change
+    page.wait_for_selector("#results")
+
+    results = top_results(page)
+    page.screenshot(path=str(ARTIFACTS / "results-picture.png"), full_page=True)
+    pictures = [r for r in results if r["kind"] == "image"][:3]
+    assert pictures and all(about_dogs(r) for r in pictures), results
+
+
+def test_switching_to_chinese_changes_the_interface(page, demo_site) -> None:
+    page.goto(demo_site + "/")
+    assert "Search your pictures and notes" in page.content()
+
+    page.select_option("select[name=language]", "zh-hans")
+    page.wait_for_load_state()
+
+    assert "搜索你的图片和笔记" in page.content()
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+
+
+def test_an_unreadable_picture_gets_a_friendly_message(page, demo_site, tmp_path) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(media.corrupt_image())
+    page.goto(demo_site + "/")
+    page.set_input_files("#image-input", str(broken))
+    page.wait_for_selector("#search-error")
+
+    assert "not a picture in a supported format" in page.inner_text("#search-error")
+
+
+def test_search_works_without_javascript(browser, demo_site) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(demo_site + "/?q=pizza")
+
+    results = top_results(page)
+    context.close()
+    assert any("pizza" in r["text"] or "披萨" in r["text"] for r in results), results
