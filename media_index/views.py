@@ -62,9 +62,7 @@ def _render_results(request: HttpRequest, context: dict[str, Any], run: Callable
     try:
         result = run()
     except ApplicationError as exc:
-        context["error"] = exc.message
-        unavailable = isinstance(exc, (ModelUnavailable, ServiceUnavailable))
-        return render(request, "media_index/home.html", context, status=503 if unavailable else 200)
+        return _error_page(request, context, exc, status=200)
     hits = result.hits + (result.weaker if show_weaker else [])
     paginator = Paginator(hits, PAGE_SIZE)
     page = paginator.get_page(page_number)
@@ -77,8 +75,17 @@ def _render_results(request: HttpRequest, context: dict[str, Any], run: Callable
     return render(request, "media_index/home.html", context)
 
 
+def _error_page(request: HttpRequest, context: dict[str, Any], exc: ApplicationError, *, status: int) -> HttpResponse:
+    """The search page with the error's message; 503 when retrying later is the remedy."""
+    context["error"] = exc.message
+    if isinstance(exc, (ModelUnavailable, ServiceUnavailable)):
+        status = 503
+    return render(request, "media_index/home.html", context, status=status)
+
+
 def _base_context(request: HttpRequest, form: SearchForm) -> dict[str, Any]:
-    return {"form": form, "space": active_space(), "image_form": ImageQueryForm(), "demo": is_demo_space(active_space())}
+    space = active_space()
+    return {"form": form, "space": space, "image_form": ImageQueryForm(), "demo": is_demo_space(space)}
 
 
 @require_http_methods(["GET", "POST"])
@@ -131,9 +138,7 @@ def _image_query(request: HttpRequest) -> HttpResponse:
         space = active_space_or_error()
         vector = embed_image_query(space=space, data=data)
     except ApplicationError as exc:
-        context["error"] = exc.message
-        unavailable = isinstance(exc, (ModelUnavailable, ServiceUnavailable))
-        return render(request, "media_index/home.html", context, status=503 if unavailable else 400)
+        return _error_page(request, context, exc, status=400)
     key = hashlib.sha256(data).hexdigest()[:16]
     kept = request.session.get("image_queries", {})
     kept.pop(key, None)

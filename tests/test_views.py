@@ -144,3 +144,15 @@ def test_only_the_owner_deletes(client, alice, django_user_model) -> None:
 
     assert client.post(f"/items/{item.pk}/delete/").status_code == 404
     assert Item.objects.filter(pk=item.pk).exists()
+
+
+def test_a_model_that_cannot_load_gets_a_friendly_503(client) -> None:
+    from media_index.models import EmbeddingSpace
+
+    EmbeddingSpace.objects.create(backend="open_clip", model_name="demo-clip", pretrained="gone/missing.safetensors",
+                                  checkpoint_sha256="0" * 64, dimension=128, max_tokens=77, is_active=True)  # fmt: skip
+
+    response = client.get("/?q=puppy")
+
+    assert response.status_code == 503
+    assert "missing.safetensors" in response.content.decode() and "does not exist" in response.content.decode()
