@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "media_index.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "searchsite.urls"

@@ -1,0 +1,41 @@
+"""Turn an unreachable database into a clear 503 instead of a 500.
+
+Connections are re-checked on the next request (CONN_HEALTH_CHECKS), so the
+site recovers by itself once the database is back: no restart needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from media_index.api.exceptions import error_body
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 30
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.error("Database unavailable for %s: %s", request.path, exception)
+        message = _("The database is not reachable right now. Please try again in a moment.")
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse(error_body("service_unavailable", message), status=503)
+        else:
+            # No template context processors here: they might touch the database too.
+            response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
