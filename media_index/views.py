@@ -22,6 +22,7 @@ from media_index.errors import ApplicationError, InvalidInput, ModelUnavailable,
 from media_index.forms import ImageQueryForm, NoteForm, SearchForm, UploadForm
 from media_index.health import system_health
 from media_index.models import Item
+from media_index.ratelimit import rate_limited
 from media_index.selectors import active_space, is_demo_space, item_list_for_owner, item_list_visible_to
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
@@ -89,6 +90,7 @@ def _base_context(request: HttpRequest, form: SearchForm) -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited(anonymous="search_anon", authenticated="search_user")
 def home(request: HttpRequest) -> HttpResponse:
     """The search page: words by GET (works without JavaScript), a picture by POST."""
     if request.method == "POST":
@@ -159,6 +161,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_safe
+@rate_limited(anonymous="search_anon", authenticated="search_user")
 def item_similar(request: HttpRequest, pk: int) -> HttpResponse:
     item = _visible_item(request, pk)
     form = SearchForm(request.GET)
@@ -197,6 +200,7 @@ def item_file(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited(anonymous="upload", authenticated="upload", methods=("POST",))
 def upload(request: HttpRequest) -> HttpResponse:
     """Upload files or write a note; shows the person's latest items and their status."""
     upload_form = UploadForm(prefix="up")
@@ -227,5 +231,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Note saved.") if created else _("You saved this note already."))
                 return redirect("media_index:upload")
     items = item_list_for_owner(owner_id=request.user.pk)[:50]
+    # A POST that gets here had an invalid form: say so in the status too.
     return render(request, "media_index/upload.html",
-                  {"upload_form": upload_form, "note_form": note_form, "items": items})
+                  {"upload_form": upload_form, "note_form": note_form, "items": items},
+                  status=400 if request.method == "POST" else 200)  # fmt: skip

@@ -64,7 +64,7 @@ def test_an_empty_note_gets_a_form_error_not_a_crash(client, alice) -> None:
 
     response = client.post("/upload/", {"note-text": "   ", "note-visibility": "private"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "This field is required." in response.content.decode()
     assert not Item.objects.exists()
 
@@ -156,3 +156,22 @@ def test_a_model_that_cannot_load_gets_a_friendly_503(client) -> None:
 
     assert response.status_code == 503
     assert "missing.safetensors" in response.content.decode() and "does not exist" in response.content.decode()
+
+
+def test_the_search_page_is_rate_limited(client) -> None:
+    from django.core.cache import cache
+    from rest_framework.throttling import SimpleRateThrottle
+
+    original_rates = SimpleRateThrottle.THROTTLE_RATES
+    cache.clear()
+    SimpleRateThrottle.THROTTLE_RATES = {**original_rates, "search_anon": "2/min"}
+    try:
+        codes = [client.get("/?q=dog").status_code for _ in range(3)]
+        last = client.get("/?q=dog")
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original_rates
+        cache.clear()
+
+    assert codes == [200, 200, 429]
+    assert "Too many requests" in last.content.decode()
+    assert int(last["Retry-After"]) > 0

@@ -164,7 +164,10 @@ CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=1)
 # Re-enqueue forgotten work every minute: items whose worker died mid-batch, and
 # uploads saved while the broker was down (see media_index.services.indexing).
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-items": {"task": "media_index.tasks.requeue_stale_items", "schedule": 60.0},
+    "requeue-stale-items": {
+        "task": "media_index.tasks.requeue_stale_items",
+        "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
 }
 
 # --- Uploads and indexing ---------------------------------------------------------------
