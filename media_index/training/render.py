@@ -1,0 +1,234 @@
+"""Deterministic synthetic pictures: Noto Color Emoji and drawn shapes on varied backgrounds.
+
+A picture is a function of its concepts and a seed only, so a training pool and a held-out
+evaluation gallery (another seed) can be regenerated bit for bit on any machine with the
+same fonts. Variation (backgrounds, sizes, rotations, positions, colour jitter, distractor
+shapes, several objects) is what makes the model learn the object rather than the canvas.
+"""
+
+import math
+import random
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
+
+from .concepts import Concept
+
+EMOJI_FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+# Noto Color Emoji is a bitmap font with a single strike: FreeType only loads it at 109.
+EMOJI_FONT_SIZE = 109
+# Glyphs are cached at this edge length; pictures are small, so larger would only cost memory.
+GLYPH_EDGE = 128
+
+# Chance that a concept with a drawable shape is drawn instead of rendered from its emoji.
+DRAWN_SHAPE_PROBABILITY = 0.35
+
+
+@lru_cache(maxsize=None)
+def _emoji_font() -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(EMOJI_FONT_PATH), EMOJI_FONT_SIZE)
+
+
+@lru_cache(maxsize=None)
+def emoji_glyph(emoji: str) -> Image.Image:
+    """The emoji as an RGBA image cropped to its pixels, GLYPH_EDGE on its longer side."""
+    font = _emoji_font()
+    # The variation selector only asks for emoji presentation, which this font always gives.
+    text = emoji.replace("\ufe0f", "")
+    canvas = Image.new("RGBA", (EMOJI_FONT_SIZE * 2, EMOJI_FONT_SIZE * 2), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).text((8, 8), text, font=font, embedded_color=True)
+    bbox = canvas.getbbox()
+    if bbox is None:
+        raise ValueError(f"{EMOJI_FONT_PATH.name} has no glyph for {emoji!r}")
+    glyph = canvas.crop(bbox)
+    scale = GLYPH_EDGE / max(glyph.size)
+    size = (max(1, round(glyph.width * scale)), max(1, round(glyph.height * scale)))
+    return glyph.resize(size, Image.Resampling.LANCZOS)
+
+
+def _random_colour(rng: random.Random, *, light: bool | None = None) -> tuple[int, int, int]:
+    low, high = (150, 255) if light else (0, 120) if light is False else (0, 255)
+    return (rng.randint(low, high), rng.randint(low, high), rng.randint(low, high))
+
+
+def _background(rng: random.Random, size: int) -> Image.Image:
+    kind = rng.choice(("solid", "gradient", "noise", "stripes", "checker", "dots", "blotches"))
+    np_rng = np.random.default_rng(rng.getrandbits(32))
+    if kind == "solid":
+        return Image.new("RGB", (size, size), _random_colour(rng))
+    if kind == "gradient":
+        start = np.array(_random_colour(rng), dtype=np.float32)
+        end = np.array(_random_colour(rng), dtype=np.float32)
+        angle = rng.uniform(0, 2 * math.pi)
+        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / max(size - 1, 1)
+        t = (xs * math.cos(angle) + ys * math.sin(angle))
+        t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
+        pixels = start + (end - start) * t[..., None]
+        return Image.fromarray(pixels.astype(np.uint8), "RGB")
+    if kind == "noise":
+        base = np.array(_random_colour(rng), dtype=np.float32)
+        amount = rng.uniform(10, 60)
+        pixels = base + np_rng.normal(0, amount, (size, size, 3))
+        return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    if kind == "blotches":
+        # Low-frequency noise, upsampled and blurred: reads like a wall, paper or fabric.
+        coarse = np_rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+        image = Image.fromarray(coarse, "RGB").resize((size, size), Image.Resampling.BICUBIC)
+        return image.filter(ImageFilter.GaussianBlur(size / 16))
+    image = Image.new("RGB", (size, size), _random_colour(rng))
+    draw = ImageDraw.Draw(image)
+    ink = _random_colour(rng)
+    step = rng.randint(max(2, size // 16), max(3, size // 5))
+    if kind == "stripes":
+        width = rng.randint(1, max(1, step // 2))
+        vertical = rng.random() < 0.5
+        for offset in range(0, size, step):
+            line = [(offset, 0), (offset, size)] if vertical else [(0, offset), (size, offset)]
+            draw.line(line, fill=ink, width=width)
+    elif kind == "checker":
+        for row, y in enumerate(range(0, size, step)):
+            for column, x in enumerate(range(0, size, step)):
+                if (row + column) % 2:
+                    draw.rectangle([x, y, x + step - 1, y + step - 1], fill=ink)
+    else:  # dots
+        radius = max(1, step // 4)
+        for y in range(step // 2, size, step):
+            for x in range(step // 2, size, step):
+                draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=ink)
+    return image
+
+
+def _shape_points(shape: str, edge: int) -> list[tuple[float, float]]:
+    centre = edge / 2
+    if shape == "star":
+        points = []
+        for i in range(10):
+            radius = centre * (1.0 if i % 2 == 0 else 0.45)
+            angle = -math.pi / 2 + i * math.pi / 5
+            points.append((centre + radius * math.cos(angle), centre + radius * math.sin(angle)))
+        return points
+    if shape == "heart":
+        # The classic parametric heart curve, scaled to the box.
+        points = []
+        for i in range(64):
+            t = 2 * math.pi * i / 64
+            x = 16 * math.sin(t) ** 3
+            y = 13 * math.cos(t) - 5 * math.cos(2 * t) - 2 * math.cos(3 * t) - math.cos(4 * t)
+            points.append((centre + x * edge / 34, centre - y * edge / 34 + edge * 0.04))
+        return points
+    if shape == "triangle":
+        return [(centre, edge * 0.05), (edge * 0.95, edge * 0.9), (edge * 0.05, edge * 0.9)]
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+def _drawn_object(shape: str, rng: random.Random) -> Image.Image:
+    """A concept drawn as a flat shape (heart, star, sun, moon) in a plausible colour."""
+    edge = GLYPH_EDGE
+    image = Image.new("RGBA", (edge, edge), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    if shape == "heart":
+        colour = rng.choice(((220, 20, 60), (255, 105, 180), (200, 0, 0), (255, 60, 120)))
+        draw.polygon(_shape_points("heart", edge), fill=colour)
+    elif shape == "star":
+        colour = rng.choice(((255, 215, 0), (255, 190, 0), (250, 230, 80), (255, 165, 0)))
+        draw.polygon(_shape_points("star", edge), fill=colour)
+    elif shape == "sun":
+        colour = rng.choice(((255, 200, 0), (255, 170, 0), (255, 220, 60)))
+        centre, radius = edge / 2, edge * 0.25
+        for i in range(12):
+            angle = i * math.pi / 6
+            inner = (centre + radius * 1.2 * math.cos(angle), centre + radius * 1.2 * math.sin(angle))
+            outer = (centre + edge * 0.48 * math.cos(angle), centre + edge * 0.48 * math.sin(angle))
+            draw.line([inner, outer], fill=colour, width=max(2, edge // 20))
+        draw.ellipse([centre - radius, centre - radius, centre + radius, centre + radius], fill=colour)
+    elif shape == "moon":
+        colour = rng.choice(((250, 230, 120), (255, 240, 170), (240, 210, 90)))
+        draw.ellipse([edge * 0.1, edge * 0.1, edge * 0.9, edge * 0.9], fill=colour)
+        # Cut a crescent: erase an offset disc.
+        draw.ellipse([edge * 0.35, edge * 0.02, edge * 1.1, edge * 0.78], fill=(0, 0, 0, 0))
+    else:
+        raise ValueError(f"unknown shape {shape!r}")
+    return image.crop(image.getbbox())
+
+
+def _draw_distractor(image: Image.Image, rng: random.Random) -> None:
+    """Plain shapes that belong to no concept, so the model cannot key on "any blob"."""
+    size = image.width
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    colour = (*_random_colour(rng), rng.randint(90, 255))
+    x0, y0 = rng.uniform(-0.2, 0.9) * size, rng.uniform(-0.2, 0.9) * size
+    w, h = rng.uniform(0.1, 0.5) * size, rng.uniform(0.1, 0.5) * size
+    kind = rng.choice(("ellipse", "rectangle", "triangle", "line", "outline"))
+    if kind == "ellipse":
+        draw.ellipse([x0, y0, x0 + w, y0 + h], fill=colour)
+    elif kind == "rectangle":
+        draw.rectangle([x0, y0, x0 + w, y0 + h], fill=colour)
+    elif kind == "triangle":
+        points = _shape_points("triangle", int(max(w, h)))
+        draw.polygon([(x0 + px, y0 + py) for px, py in points], fill=colour)
+    elif kind == "line":
+        draw.line([(x0, y0), (x0 + w, y0 + h)], fill=colour, width=rng.randint(1, max(1, size // 16)))
+    else:
+        draw.rectangle([x0, y0, x0 + w, y0 + h], outline=colour, width=rng.randint(1, max(1, size // 20)))
+    image.alpha_composite(overlay)
+
+
+def _object_sprite(concept: Concept, rng: random.Random) -> Image.Image:
+    if concept.drawn is not None and rng.random() < DRAWN_SHAPE_PROBABILITY:
+        sprite = _drawn_object(concept.drawn, rng)
+    else:
+        sprite = emoji_glyph(rng.choice(concept.emoji))
+    if rng.random() < 0.5:
+        sprite = ImageOps.mirror(sprite)
+    if rng.random() < 0.5:
+        # Mild colour jitter on the object itself (the alpha channel is left alone).
+        rgb, alpha = sprite.convert("RGB"), sprite.getchannel("A")
+        rgb = ImageEnhance.Brightness(rgb).enhance(rng.uniform(0.75, 1.2))
+        rgb = ImageEnhance.Color(rgb).enhance(rng.uniform(0.6, 1.3))
+        sprite = rgb.convert("RGBA")
+        sprite.putalpha(alpha)
+    return sprite
+
+
+def render_picture(concepts: Sequence[Concept], seed: int, *, size: int = 64) -> Image.Image:
+    """A size x size RGB picture showing each of ``concepts`` once; same seed, same pixels."""
+    if not concepts:
+        raise ValueError("a picture needs at least one concept")
+    rng = random.Random(seed)
+    image = _background(rng, size).convert("RGBA")
+    for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+        _draw_distractor(image, rng)
+
+    count = len(concepts)
+    # Several objects share the canvas: lay them out on a grid of cells (one per object,
+    # shuffled) so they overlap little and each stays recognisable.
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    cells = [(column, row) for row in range(rows) for column in range(columns)]
+    rng.shuffle(cells)
+    cell_w, cell_h = size / columns, size / rows
+    for concept, (column, row) in zip(concepts, cells):
+        sprite = _object_sprite(concept, rng)
+        cell_edge = min(cell_w, cell_h)
+        scale = rng.uniform(0.55, 0.95) if count == 1 else rng.uniform(0.7, 1.0)
+        edge = max(6, round(cell_edge * scale))
+        ratio = edge / max(sprite.size)
+        sprite = sprite.resize(
+            (max(1, round(sprite.width * ratio)), max(1, round(sprite.height * ratio))),
+            Image.Resampling.LANCZOS,
+        )
+        sprite = sprite.rotate(rng.uniform(-30, 30), resample=Image.Resampling.BICUBIC, expand=True)
+        slack_x = max(0.0, cell_w - sprite.width)
+        slack_y = max(0.0, cell_h - sprite.height)
+        x = column * cell_w + rng.uniform(0, slack_x) + (cell_w - sprite.width - slack_x) / 2
+        y = row * cell_h + rng.uniform(0, slack_y) + (cell_h - sprite.height - slack_y) / 2
+        # paste (unlike alpha_composite) accepts offsets off the canvas and clips the sprite.
+        image.paste(sprite, (round(x), round(y)), sprite)
+
+    if rng.random() < 0.15:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
+    return image.convert("RGB")

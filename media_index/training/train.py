@@ -1,0 +1,240 @@
+"""The contrastive training loop for any open_clip model.
+
+One loop serves both the demo model (trained from scratch on generated pairs) and
+fine-tuning a pretrained model on a user's own pairs (domain adaptation): it only relies
+on ``encode_image``, ``encode_text`` and ``logit_scale`` (plus ``logit_bias`` for SigLIP
+models), which every open_clip model has.
+
+Datasets yield (picture, caption) or (picture, caption, group id). Without groups the loss
+is CLIP's (or SigLIP's): each picture's own caption is its only positive. With groups,
+every caption of the same group is a positive too, which matters when a batch holds many
+pictures of the same thing (a small set of concepts, or a user's many photos of one pet).
+"""
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+from tqdm import tqdm
+
+logger = logging.getLogger(__name__)
+
+Preprocess = Callable[[Image.Image], torch.Tensor]
+Tokenizer = Callable[[list[str]], torch.Tensor]
+EvalFn = Callable[[nn.Module], Mapping[str, float]]
+Precision = Literal["fp32", "bf16"]
+
+# CLIP's own cap on the learned temperature (logits at most 100x the cosine).
+MAX_LOGIT_SCALE = math.log(100)
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    wall_seconds: float
+    final_loss: float
+    # (step, mean loss since the previous entry)
+    loss_history: list[tuple[int, float]] = field(default_factory=list)
+    # (step, metrics) for every periodic and the final evaluation
+    evaluations: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed every generator the loop or a dataset might touch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class _Collate:
+    """Turns (picture, caption) pairs into an image batch and a token batch.
+
+    A class rather than a closure so DataLoader workers can pickle it.
+    """
+
+    def __init__(self, preprocess: Preprocess, tokenizer: Tokenizer) -> None:
+        self.preprocess = preprocess
+        self.tokenizer = tokenizer
+
+    def __call__(self, items: Sequence[tuple]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        images = torch.stack([self.preprocess(item[0]) for item in items])
+        texts = self.tokenizer([item[1] for item in items])
+        groups = torch.tensor([item[2] for item in items]) if len(items[0]) > 2 else None
+        return images, texts, groups
+
+
+def contrastive_loss(
+    image_features: torch.Tensor,
+    text_features: torch.Tensor,
+    logit_scale: torch.Tensor,
+    logit_bias: torch.Tensor | None = None,
+    groups: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """CLIP's symmetric cross-entropy, or SigLIP's sigmoid loss when there is a logit bias.
+
+    Features are L2-normalised. Without ``groups`` this equals open_clip's ``ClipLoss`` /
+    ``SigLipLoss`` on one device; with them, pairs (i, j) in the same group count as
+    matches, and the cross-entropy target spreads evenly over a row's matches.
+    """
+    logits = logit_scale * image_features @ text_features.T
+    if groups is None:
+        matches = torch.eye(len(logits), device=logits.device)
+    else:
+        matches = (groups[:, None] == groups[None, :]).to(logits.dtype)
+    if logit_bias is not None:
+        signs = 2 * matches - 1
+        return -F.logsigmoid(signs * (logits + logit_bias)).sum() / len(logits)
+    targets = matches / matches.sum(dim=1, keepdim=True)
+    # matches is symmetric, so the same targets serve the text-to-image direction.
+    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    # As open_clip's own training: no decay on gains, biases, norms and the temperature.
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        exempt = param.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
+        (no_decay if exempt else decay).append(param)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
+def _warmup_cosine(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def train(
+    model: nn.Module,
+    preprocess: Preprocess,
+    tokenizer: Tokenizer,
+    dataset: Dataset[tuple],
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    weight_decay: float = 0.1,
+    warmup_steps: int | None = None,
+    grad_clip_norm: float | None = 1.0,
+    precision: Precision = "fp32",
+    eval_fn: EvalFn | None = None,
+    eval_every: int = 0,
+    log_every: int = 50,
+    num_workers: int = 0,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``model`` contrastively on ``dataset`` for ``steps`` optimizer steps.
+
+    ``preprocess`` is applied to every picture (pass open_clip's training transform for its
+    mild augmentation, or the eval transform), ``tokenizer`` to every caption. The run is
+    deterministic for a given seed, dataset, thread count and machine: the seed fixes the
+    initial state of Python, NumPy and torch generators and the sampler's order.
+    ``eval_fn`` is called every ``eval_every`` steps (0: only at the end) with the model in
+    eval mode. ``precision="bf16"`` runs the towers under bfloat16 autocast (weights and
+    optimizer stay fp32), meant for accelerators: on this project's 2-core CPU it was only
+    ~8% faster for the demo model (0.84 vs 0.91 s forward+backward per batch of 128).
+    """
+    if steps < 1 or batch_size < 2:
+        raise ValueError("need at least one step and a batch of two (contrastive loss)")
+    if len(dataset) < batch_size:  # type: ignore[arg-type]
+        raise ValueError(f"dataset has {len(dataset)} pairs, fewer than one batch of {batch_size}")  # type: ignore[arg-type]
+    seed_everything(seed)
+    model.to(device)
+
+    generator = torch.Generator().manual_seed(seed)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        # Sampling without replacement, reshuffled by the seeded generator on every pass.
+        sampler=RandomSampler(dataset, generator=generator),
+        collate_fn=_Collate(preprocess, tokenizer),
+        drop_last=True,  # a constant batch size keeps the loss scale comparable across steps
+        num_workers=num_workers,
+        generator=generator,
+    )
+    optimizer = torch.optim.AdamW(_param_groups(model, weight_decay), lr=lr, betas=(0.9, 0.98), eps=1e-6)
+    warmup = warmup_steps if warmup_steps is not None else max(1, steps // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(warmup, steps))
+
+    result = TrainResult(steps=steps, wall_seconds=0.0, final_loss=float("nan"))
+
+    def evaluate(step: int) -> None:
+        if eval_fn is None:
+            return
+        model.eval()
+        with torch.inference_mode():
+            metrics = dict(eval_fn(model))
+        model.train()
+        result.evaluations.append((step, metrics))
+        summary = ", ".join(f"{name}={value:.3f}" for name, value in metrics.items() if isinstance(value, float))
+        tqdm.write(f"step {step}: {summary}")
+
+    started = time.monotonic()
+    model.train()
+    bar = tqdm(total=steps, desc="training", disable=not progress)
+    step, window = 0, []
+    while step < steps:
+        for images, texts, groups in loader:
+            images, texts = images.to(device), texts.to(device)
+            with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                image_features = model.encode_image(images, normalize=True)
+                text_features = model.encode_text(texts, normalize=True)
+            # The loss stays fp32: bf16 keeps ~3 significant digits, too coarse for logits up
+            # to 100 whose differences matter in the second decimal.
+            scale = model.logit_scale.exp()
+            loss = contrastive_loss(
+                image_features.float(),
+                text_features.float(),
+                scale,
+                # SigLIP models learn a logit bias (sigmoid loss); CLIP models have None.
+                getattr(model, "logit_bias", None),
+                None if groups is None else groups.to(device),
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
+            optimizer.step()
+            scheduler.step()
+            with torch.no_grad():
+                model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+
+            step += 1
+            window.append(loss.item())
+            result.final_loss = window[-1]
+            bar.update(1)
+            bar.set_postfix(loss=f"{window[-1]:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", scale=f"{scale.item():.1f}")
+            if step % log_every == 0 or step == steps:
+                result.loss_history.append((step, sum(window) / len(window)))
+                window = []
+            if eval_every and step % eval_every == 0 and step < steps:
+                evaluate(step)
+            if step == steps:
+                break
+    bar.close()
+    result.wall_seconds = time.monotonic() - started
+    evaluate(steps)
+    model.eval()
+    logger.info("trained %d steps in %.0f s, final loss %.3f", steps, result.wall_seconds, result.final_loss)
+    return result

@@ -1,0 +1,92 @@
+"""The committed demo checkpoint and the training loop (CPU, no downloads, no Django)."""
+
+from pathlib import Path
+
+import open_clip
+import pytest
+import torch
+
+from media_index.embedding.model_configs import DEMO_MODEL_NAME, register_model_configs
+from media_index.training.concepts import CONCEPTS, CONCEPTS_BY_KEY
+from media_index.training.data import GeneratedPairs
+from media_index.training.render import render_picture
+from media_index.training.train import contrastive_loss, train
+
+CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "demo-clip" / "demo-clip.safetensors"
+# A seed no training pool or evaluation gallery uses.
+FRESH_SEED = 987_654
+
+
+@pytest.fixture(scope="module")
+def demo_model():
+    register_model_configs()
+    model, _, preprocess = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=str(CHECKPOINT))
+    model.eval()
+    return model, preprocess, open_clip.get_tokenizer(DEMO_MODEL_NAME)
+
+
+def test_register_model_configs_is_idempotent():
+    register_model_configs()
+    register_model_configs()
+    assert open_clip.list_models().count(DEMO_MODEL_NAME) == 1
+
+
+def test_shipped_checkpoint_is_small_enough_to_commit():
+    assert CHECKPOINT.stat().st_size <= 15 * 1024 * 1024
+
+
+@pytest.mark.parametrize("query", ["a cute puppy", "可爱的小狗", "Max, our puppy, fell asleep on the sofa"])
+def test_demo_model_finds_a_freshly_rendered_puppy(demo_model, query):
+    model, preprocess, tokenizer = demo_model
+    keys = ["dog", "cat", "car", "pizza", "tree", "rocket", "house", "guitar", "banana", "ghost"]
+    pictures, labels = [], []
+    for copy in range(2):
+        for position, key in enumerate(keys):
+            pictures.append(render_picture([CONCEPTS_BY_KEY[key]], FRESH_SEED + 100 * copy + position))
+            labels.append(key)
+    with torch.inference_mode():
+        image_vectors = model.encode_image(torch.stack([preprocess(p) for p in pictures]), normalize=True)
+        text_vector = model.encode_text(tokenizer([query]), normalize=True)
+    ranking = (text_vector @ image_vectors.T)[0].argsort(descending=True).tolist()
+    assert labels[ranking[0]] == "dog"
+    assert "dog" in [labels[index] for index in ranking[:5]]
+
+
+def test_training_loop_is_deterministic_for_a_seed():
+    register_model_configs()
+    dataset = GeneratedPairs(CONCEPTS[:8], num_images=16, seed=0, captions_per_image=1, progress=False)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model, preprocess, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
+        result = train(
+            model, preprocess, open_clip.get_tokenizer(DEMO_MODEL_NAME), dataset,
+            steps=2, batch_size=8, lr=1e-4, seed=1, progress=False,
+        )
+        runs.append((result.final_loss, model.visual.conv1.weight.detach().clone()))
+    assert runs[0][0] == runs[1][0]
+    assert torch.equal(runs[0][1], runs[1][1])
+
+
+def test_loss_without_groups_matches_open_clip():
+    from open_clip.loss import ClipLoss, SigLipLoss
+
+    torch.manual_seed(0)
+    images = torch.nn.functional.normalize(torch.randn(6, 16), dim=-1)
+    texts = torch.nn.functional.normalize(torch.randn(6, 16), dim=-1)
+    scale, bias = torch.tensor(10.0), torch.tensor(-5.0)
+    assert torch.allclose(contrastive_loss(images, texts, scale), ClipLoss()(images, texts, scale))
+    assert torch.allclose(contrastive_loss(images, texts, scale, bias), SigLipLoss()(images, texts, scale, bias))
+
+
+def test_grouped_pairs_are_not_pushed_apart():
+    # Given two pictures of one concept with identical features, and a third of another
+    features = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), dim=-1)
+    gradients = []
+    for groups in (torch.tensor([0, 0, 1]), None):
+        images = features.clone().requires_grad_()
+        # When the loss knows they are one group (or does not)
+        contrastive_loss(images, features.clone(), torch.tensor(50.0), groups=groups).backward()
+        gradients.append(images.grad.norm().item())
+    # Then only the group-unaware loss tries to tell the two puppies apart
+    assert gradients[0] < 1e-6 < gradients[1]
