@@ -96,7 +96,11 @@ class Item(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title or self.original_name or f"{self.get_kind_display()} #{self.pk}"
+        if self.title or self.original_name:
+            return self.title or self.original_name
+        first_line = self.note_text.strip().split("\n", 1)[0]
+        # An untitled note is known by its first words.
+        return (first_line[:60] + "…") if len(first_line) > 60 else first_line or f"{self.get_kind_display()} #{self.pk}"
 
     @property
     def indexed_text(self) -> str:

@@ -101,7 +101,9 @@ def train_demo_model(
     checkpoint = out / CHECKPOINT_NAME
     save_checkpoint(model, checkpoint)
     shipped, preprocess, shipped_tokenizer = load_demo_model(checkpoint)
-    metrics = evaluate_retrieval(shipped, preprocess, shipped_tokenizer, CONCEPTS, image_size=image_size, per_concept=True)
+    metrics = evaluate_retrieval(
+        shipped, preprocess, shipped_tokenizer, CONCEPTS, image_size=image_size, per_concept=True
+    )
 
     report = {
         "model": DEMO_MODEL_NAME,

@@ -44,10 +44,10 @@ def _embed_texts(model: nn.Module, tokenizer: Tokenizer, texts: Sequence[str], b
 def _embed_images(
     model: nn.Module, preprocess: Preprocess, images: Sequence[Image.Image], batch_size: int
 ) -> torch.Tensor:
-    chunks = [
-        model.encode_image(torch.stack([preprocess(image) for image in images[start:start + batch_size]]), normalize=True).float()
-        for start in range(0, len(images), batch_size)
-    ]
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.stack([preprocess(image) for image in images[start:start + batch_size]])
+        chunks.append(model.encode_image(batch, normalize=True).float())
     return torch.cat(chunks)
 
 
@@ -128,18 +128,24 @@ def evaluate_retrieval(
         metrics[f"{language}_p@{k}"] = precision
         metrics[f"{language}_r@{k}"] = recall
         predicted = (image_vectors @ vectors.T).argmax(dim=1).tolist()
-        metrics[f"{language}_top1"] = sum(keys[p] == label for p, label in zip(predicted, image_labels)) / len(image_labels)
-    metrics[f"note_to_image_p@{k}"] = _precision_recall_at_k(note_vectors, image_vectors, note_labels, image_labels, k)[0]
-    metrics[f"image_to_note_p@{k}"] = _precision_recall_at_k(image_vectors, note_vectors, image_labels, note_labels, k)[0]
+        correct = sum(keys[guess] == label for guess, label in zip(predicted, image_labels))
+        metrics[f"{language}_top1"] = correct / len(image_labels)
     query_vectors = torch.cat([en_vectors, zh_vectors])
-    metrics[f"query_to_note_p@{k}"] = _precision_recall_at_k(query_vectors, note_vectors, keys + keys, note_labels, k)[0]
+    for name, queries, query_labels, items, item_labels in (
+        ("note_to_image", note_vectors, note_labels, image_vectors, image_labels),
+        ("image_to_note", image_vectors, image_labels, note_vectors, note_labels),
+        ("query_to_note", query_vectors, keys + keys, note_vectors, note_labels),
+    ):
+        metrics[f"{name}_p@{k}"], _ = _precision_recall_at_k(queries, items, query_labels, item_labels, k)
 
     if per_concept:
         metrics["per_concept"] = {}
         for index, concept in enumerate(concepts):
             scores = {}
             for language, vectors in (("en", en_vectors), ("zh", zh_vectors)):
-                scores[language] = _precision_recall_at_k(vectors[index:index + 1], image_vectors, [concept.key], image_labels, k)[0]
+                scores[language], _ = _precision_recall_at_k(
+                    vectors[index:index + 1], image_vectors, [concept.key], image_labels, k
+                )
             metrics["per_concept"][concept.key] = scores
     model.train(was_training)
     return metrics

@@ -157,8 +157,9 @@ def train(
     """
     if steps < 1 or batch_size < 2:
         raise ValueError("need at least one step and a batch of two (contrastive loss)")
-    if len(dataset) < batch_size:  # type: ignore[arg-type]
-        raise ValueError(f"dataset has {len(dataset)} pairs, fewer than one batch of {batch_size}")  # type: ignore[arg-type]
+    size = len(dataset)  # type: ignore[arg-type]
+    if size < batch_size:
+        raise ValueError(f"dataset has {size} pairs, fewer than one batch of {batch_size}")
     seed_everything(seed)
     model.to(device)
 
@@ -190,6 +191,7 @@ def train(
         summary = ", ".join(f"{name}={value:.3f}" for name, value in metrics.items() if isinstance(value, float))
         tqdm.write(f"step {step}: {summary}")
 
+    device_type = torch.device(device).type
     started = time.monotonic()
     model.train()
     bar = tqdm(total=steps, desc="training", disable=not progress)
@@ -197,7 +199,7 @@ def train(
     while step < steps:
         for images, texts, groups in loader:
             images, texts = images.to(device), texts.to(device)
-            with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 image_features = model.encode_image(images, normalize=True)
                 text_features = model.encode_text(texts, normalize=True)
             # The loss stays fp32: bf16 keeps ~3 significant digits, too coarse for logits up
@@ -224,7 +226,8 @@ def train(
             window.append(loss.item())
             result.final_loss = window[-1]
             bar.update(1)
-            bar.set_postfix(loss=f"{window[-1]:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", scale=f"{scale.item():.1f}")
+            lr_now = scheduler.get_last_lr()[0]
+            bar.set_postfix(loss=f"{window[-1]:.3f}", lr=f"{lr_now:.2e}", scale=f"{scale.item():.1f}")
             if step % log_every == 0 or step == steps:
                 result.loss_history.append((step, sum(window) / len(window)))
                 window = []
