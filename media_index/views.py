@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -182,20 +182,21 @@ def item_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("media_index:upload")
 
 
-@require_safe
-def item_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+def _serve(request: HttpRequest, pk: int, which: Literal["thumbnail", "original"]) -> HttpResponse:
     try:
-        return item_file_response(item=_visible_item(request, pk), which="thumbnail")
+        return item_file_response(item=_visible_item(request, pk), which=which)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+
+
+@require_safe
+def item_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _serve(request, pk, "thumbnail")
 
 
 @require_safe
 def item_file(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        return item_file_response(item=_visible_item(request, pk), which="original")
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    return _serve(request, pk, "original")
 
 
 @login_required
