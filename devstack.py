@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import hashlib
 import json
 import os
 import signal
@@ -94,7 +95,8 @@ def _django_database_url(libpq_uri: str) -> str:
 def _socket_path(directory: Path, name: str) -> Path:
     if len(str(directory)) <= MAX_SOCKET_DIR_LEN:
         return directory / name
-    short = Path(tempfile.gettempdir()) / f"searchsite-{abs(hash(str(directory))) % 10**8}"
+    # A stable digest (not hash(), which changes per process) so a restart finds the same socket.
+    short = Path(tempfile.gettempdir()) / f"searchsite-{hashlib.sha256(str(directory).encode()).hexdigest()[:12]}"
     short.mkdir(mode=0o700, exist_ok=True)
     return short / name
 
