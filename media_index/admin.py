@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from media_index.forms import UploadForm
-from media_index.models import EmbeddingSpace, Item
+from media_index.models import ApiToken, EmbeddingSpace, Item
 from media_index.selectors import item_backlog_summary, space_list_with_counts
 from media_index.services.indexing import items_retry
 from media_index.services.uploads import items_create_from_files
@@ -99,3 +99,21 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # spaces are created by indexing, never by hand
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff see and revoke (delete) every token; keys are never shown, only their prefix."""
+
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at")
+    list_filter = ("created_at",)
+    search_fields = ("name", "prefix", "user__username")
+    readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at")
+    exclude = ("key_digest",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A key exists only at creation, in the API's response to its owner.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False

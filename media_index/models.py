@@ -130,3 +130,26 @@ class Vector(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.item_id} chunk {self.chunk} in space {self.space_id}"
+
+
+class ApiToken(models.Model):
+    """A revocable API key for one client (a phone, a script); a user may hold several.
+
+    Only a SHA-256 digest of the key is stored: a leaked database does not leak working
+    keys. The first characters are kept to tell tokens apart in lists.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True, help_text=_("Which client uses it."))
+    prefix = models.CharField(max_length=12)
+    key_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'}, {self.user})"

@@ -6,7 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
-from media_index.models import EmbeddingSpace, Item
+from media_index.models import ApiToken, EmbeddingSpace, Item
 
 
 def item_backlog_summary() -> dict[str, int]:
@@ -42,3 +42,7 @@ def is_demo_space(space: EmbeddingSpace | None) -> bool:
     from media_index.embedding.weights import DEMO_PRETRAINED
 
     return space is not None and space.pretrained == DEMO_PRETRAINED
+
+
+def token_list_for_user(*, user_id: int) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user_id=user_id).order_by("-created_at")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,29 +51,51 @@ def wait_for_worker(name: str, proc: subprocess.Popen[bytes], timeout: float) ->
     raise RuntimeError(f"worker {name} did not answer within {timeout}s")
 
 
+def start_worker(
+    log_path: Path, *extra_args: str, env: dict[str, str] | None = None, wait: bool = True
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a real Celery worker process (own session, so its pool children can be killed
+    with it) on the test database; returns (process, node name) once it answers a ping."""
+    name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "searchsite", "worker", "--loglevel", "INFO",
+         "--concurrency", "1", "--hostname", name, "--without-gossip", "--without-mingle", *extra_args],
+        cwd=REPO, env=env or child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    log.close()  # the child holds its own descriptor
+    if wait:
+        try:
+            wait_for_worker(name, proc, WORKER_START_TIMEOUT_SECONDS)
+        except RuntimeError as error:
+            stop_process(proc)
+            raise RuntimeError(f"{error}; log:\n{log_path.read_text(errors='replace')[-3000:]}") from error
+    return proc, name
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM the process group, SIGKILL it if it lingers."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @pytest.fixture
 def live_worker(transactional_db: None, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process on the test database and the test broker."""
-    name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
-    log = (tmp_path / "worker.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "searchsite", "worker", "--loglevel", "INFO",
-         "--concurrency", "1", "--hostname", name, "--without-gossip", "--without-mingle"],
-        cwd=REPO, env=child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
     from searchsite.celery import app
 
     # Messages left by earlier tests name rows that no longer exist; start clean.
     app.control.purge()
+    proc, _ = start_worker(tmp_path / "worker.log")
     try:
-        wait_for_worker(name, proc, WORKER_START_TIMEOUT_SECONDS)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
+        stop_process(proc)

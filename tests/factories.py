@@ -38,3 +38,10 @@ def make_item(owner, space, vectors, *, kind="image", visibility="public", statu
         Vector.objects.create(item=item, space=space, chunk=chunk, embedding=vector,
                               span_start=0 if kind == "note" else None, span_end=10 if kind == "note" else None)  # fmt: skip
     return item
+
+
+def api_key(user) -> str:  # noqa: ANN001
+    """A fresh API key for ``user`` (through the same service the API uses)."""
+    from media_index.services.tokens import token_create
+
+    return token_create(user=user, name="tests")[1]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests import media
-from tests.factories import make_item, make_space, unit
+from tests.factories import api_key, make_item, make_space, unit
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +17,7 @@ def setup(django_user_model):  # noqa: ANN201
     alice = django_user_model.objects.create_user("alice", password="pw")
     space = make_space()
     item = make_item(alice, space, [unit(1)], title="public")
-    token = Token.objects.create(user=alice).key
+    token = api_key(alice)
     return {"alice": alice, "item": item, "token": token}
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 
 from media_index.models import EmbeddingSpace, Item, Vector
+from tests.factories import api_key
 from tests import media
 
 READY_TIMEOUT_SECONDS = 120
@@ -37,7 +37,7 @@ def api_client(staff):
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(staff)}")
     return client
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from media_index.models import EmbeddingSpace, Item
+from media_index.models import ApiToken, EmbeddingSpace, Item
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -110,8 +110,24 @@ class SearchResponseSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                 help_text="A label for this client, e.g. 'Anna's phone'.")  # fmt: skip
 
 
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
-    created = serializers.DateTimeField()
+class ApiTokenSerializer(serializers.Serializer):
+    """A token as listed: never the key, which is shown once, when it is created."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The key's first characters, to tell tokens apart.")
+    created = serializers.DateTimeField(source="created_at")
+    last_used = serializers.DateTimeField(source="last_used_at", allow_null=True)
+    current = serializers.SerializerMethodField(help_text="True for the token this request used.")
+
+    def get_current(self, token: ApiToken) -> bool:
+        request = self.context.get("request")
+        return bool(request is not None and getattr(request.auth, "pk", None) == token.pk)
+
+
+class TokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(help_text="The key: send it as 'Authorization: Token <key>' or 'Bearer <key>'.")

@@ -13,4 +13,6 @@ urlpatterns = [
     path("items/<int:pk>/file/", views.ItemOriginalView.as_view(), name="item-file"),
     path("spaces/", views.SpaceListView.as_view(), name="space-list"),
     path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("auth/tokens/", views.TokenListView.as_view(), name="token-list"),
+    path("auth/tokens/<int:token_id>/", views.TokenDetailView.as_view(), name="token-detail"),
 ]

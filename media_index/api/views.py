@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
-from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, User
 from rest_framework.views import APIView
 
 from media_index.api.serializers import (
+    ApiTokenSerializer,
     ItemCreateSerializer,
     ItemSerializer,
     SearchImageSerializer,
@@ -29,11 +30,17 @@ from media_index.api.serializers import (
     TokenSerializer,
 )
 from media_index.errors import InvalidInput
-from media_index.models import Item
-from media_index.selectors import item_list_for_owner, item_list_visible_to, space_list_with_counts
+from media_index.models import ApiToken, Item
+from media_index.selectors import (
+    item_list_for_owner,
+    item_list_visible_to,
+    space_list_with_counts,
+    token_list_for_user,
+)
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
 from media_index.services.search import SearchFilters, SearchResult, search_by_query, search_similar
+from media_index.services.tokens import token_create, token_revoke
 from media_index.services.uploads import item_create_note, items_create_from_files
 
 
@@ -198,14 +205,18 @@ class SpaceListView(APIView):
 
 
 class TokenView(APIView):
-    """Exchange a user name and password for an API token, or revoke the token in use."""
+    """Exchange a user name and password for a new API token, or revoke the token in use.
+
+    Each call creates a separate token (one per phone or script), so revoking one client
+    does not log out the others; see /auth/tokens/ to list and revoke them.
+    """
 
     permission_classes = [permissions.AllowAny]
     parser_classes = [JSONParser, FormParser, MultiPartParser]
     throttle_scope = "token"
     throttle_classes = [ScopedRateThrottle]
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
+    @extend_schema(request=TokenRequestSerializer, responses={201: TokenSerializer}, auth=[])
     def post(self, request: Request) -> Response:
         form = TokenRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -213,12 +224,36 @@ class TokenView(APIView):
                             password=form.validated_data["password"])  # fmt: skip
         if user is None or not user.is_active:
             raise InvalidInput("Wrong user name or password.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response(TokenSerializer({"token": token.key, "created": token.created}).data)
+        token, key = token_create(user=user, name=form.validated_data.get("name", ""))
+        data = {**ApiTokenSerializer(token, context={"request": request}).data, "token": key}
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        if not request.user.is_authenticated:
-            self.permission_denied(request)
-        Token.objects.filter(user=request.user).delete()
+        if not isinstance(request.auth, ApiToken):
+            raise InvalidInput("Send the token to revoke in the Authorization header.")
+        token_revoke(user=request.user, token_id=request.auth.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenListView(APIView):
+    """The caller's API tokens (never their keys)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=ApiTokenSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        tokens = token_list_for_user(user_id=request.user.pk)
+        return Response(ApiTokenSerializer(tokens, many=True, context={"request": request}).data)
+
+
+class TokenDetailView(APIView):
+    """Revoke one of the caller's tokens (a lost phone, say)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, token_id: int) -> Response:
+        if not token_revoke(user=request.user, token_id=token_id):
+            raise NotFound("No such token.")
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from media_index.services.uploads import item_create_image
 from tests import media
-from tests.factories import make_item, make_space, unit
+from tests.factories import api_key, make_item, make_space, unit
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +27,7 @@ def world(django_user_model):
 def client_for(user=None) -> APIClient:  # noqa: ANN001
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return client
 
 
