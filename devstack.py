@@ -277,6 +277,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             _say("Applying database migrations")
             _manage(env, "migrate", "--noinput")
+            # Items indexed before lexical search existed get their BM25 entries (quick when none).
+            _manage(env, "lexical_index")
             admin = json.loads(_manage(env, "ensure_admin", "--json").stdout)
             if admin["created"] and not args.no_demo:
                 _load_demo(env)

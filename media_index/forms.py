@@ -58,6 +58,9 @@ class SearchForm(forms.Form):
     date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(required=False, label=_("Sort"),
                              choices=[("relevance", _("Best match")), ("date", _("Newest"))])
+    mode = forms.ChoiceField(required=False, label=_("Match"),
+                             choices=[("", _("Meaning and words")), ("dense", _("Meaning only")),
+                                      ("lexical", _("Exact words only"))])  # fmt: skip
     weaker = forms.BooleanField(required=False)
     iq = forms.RegexField(required=False, regex=r"^[0-9a-f]{16}$")
     page = forms.IntegerField(required=False, min_value=1, max_value=1000)

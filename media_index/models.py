@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from pgvector.django import VectorField
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from pgvector.django import SparseVectorField, VectorField
 
 
 class EmbeddingSpace(models.Model):
@@ -130,6 +132,42 @@ class Vector(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.item_id} chunk {self.chunk} in space {self.space_id}"
+
+
+class LexicalTerm(models.Model):
+    """The lexical vocabulary: a stable integer id per term (append-only).
+
+    Document frequencies are not stored here: they are counted at query time from
+    ``LexicalDocument.term_ids`` through its GIN index, so they are exact however items
+    come and go (deleted in bulk, re-indexed, changed visibility).
+    """
+
+    term = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class LexicalDocument(models.Model):
+    """The terms of one item's text, for BM25 ranking (see ``services.lexical``).
+
+    ``frequencies`` is a pgvector ``sparsevec`` over term ids (1-based, value = term
+    frequency), so one term's frequency is an inner product with a one-hot vector;
+    ``term_ids`` repeats the ids as an integer array for the GIN index that finds the
+    documents containing any query term. It is independent of embedding spaces: the
+    same lexical index serves every space and survives re-indexing.
+    """
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, primary_key=True, related_name="lexical")
+    length = models.PositiveIntegerField(help_text="Number of terms, for BM25's length normalisation.")
+    term_ids = ArrayField(models.IntegerField())
+    frequencies = SparseVectorField()
+
+    class Meta:
+        indexes = [GinIndex(fields=["term_ids"], name="lexical_term_ids_gin")]
+
+    def __str__(self) -> str:
+        return f"terms of item {self.item_id}"
 
 
 class ApiToken(models.Model):

@@ -121,7 +121,8 @@ def home(request: HttpRequest) -> HttpResponse:
     else:
 
         def run() -> SearchResult:
-            return search_by_query(viewer=request.user, text=query_text, filters=_filters(data))
+            return search_by_query(viewer=request.user, text=query_text, filters=_filters(data),
+                                   mode=data.get("mode") or None)  # fmt: skip
 
     return _render_results(request, context, run, data["weaker"], data["page"] or 1)
 

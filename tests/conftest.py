@@ -99,3 +99,17 @@ def live_worker(transactional_db: None, tmp_path: Path) -> Iterator[subprocess.P
         yield proc
     finally:
         stop_process(proc)
+
+
+@pytest.fixture
+def showcase_notes(db: None) -> dict:
+    """The hand-written notes of eval/notes, indexed in-process with the shipped demo model."""
+    from media_index.models import Item
+    from media_index.services.demo import demo_user, showcase_notes_load
+    from media_index.services.indexing import items_index
+
+    items = showcase_notes_load(owner=demo_user())
+    items_index(item_ids=[item.pk for item in items])
+    loaded = {item.original_name: Item.objects.get(pk=item.pk) for item in items}
+    assert {item.status for item in loaded.values()} == {Item.Status.READY}
+    return loaded

@@ -61,6 +61,12 @@ API_CASES = [
     ("method not allowed", "put", "/api/v1/spaces/", {"data": {}}, False),
     ("token for a wrong password", "post", "/api/v1/auth/token/", {"data": {"username": "alice", "password": "x"}, "format": "json"}, False),
     ("token request without fields", "post", "/api/v1/auth/token/", {"data": {}, "format": "json"}, False),
+    ("unknown search mode", "get", "/api/v1/search/?q=dog&mode=fuzzy", {}, False),
+    ("lexical search without words", "get", "/api/v1/search/?q=&mode=lexical", {}, False),
+    ("lexical search of a picture", "post", "/api/v1/search/", {"data": {"image": _file("q.png", media.image_bytes()), "mode": "lexical"}, "format": "multipart"}, False),
+    ("revoke a token that does not exist", "delete", "/api/v1/auth/tokens/424242/", {}, True),
+    ("token id that is not a number", "delete", "/api/v1/auth/tokens/abc/", {}, True),
+    ("token name too long", "post", "/api/v1/auth/token/", {"data": {"username": "alice", "password": "pw", "name": "n" * 101}, "format": "json"}, False),
 ]
 
 
@@ -85,6 +91,7 @@ def test_the_api_answers_malformed_requests_with_4xx_and_a_message(setup, descri
 
 PAGE_CASES = [
     ("bad search options", "get", "/?q=dog&kind=video&date_from=nope", {}),
+    ("unknown match mode", "get", "/?q=dog&mode=fuzzy", {}),
     ("picture query that is not a picture", "post", "/", {"image": _file("x.png", b"not an image")}),
     ("picture query without a file", "post", "/", {}),
     ("picture query with a bomb", "post", "/", {"image": _file("x.png", media.png_bomb())}),

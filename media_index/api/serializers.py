@@ -51,6 +51,11 @@ class SearchQuerySerializer(serializers.Serializer):
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
     sort = serializers.ChoiceField(choices=["relevance", "date"], default="relevance")
+    mode = serializers.ChoiceField(
+        choices=["dense", "lexical", "hybrid"], required=False,
+        help_text="dense: by meaning (the space's model); lexical: by the words (BM25, Chinese segmented); "
+                  "hybrid: both, fused by reciprocal rank. Default: hybrid for words, dense for a picture.",
+    )  # fmt: skip
     include_weaker = serializers.BooleanField(default=False)
     space = serializers.IntegerField(required=False, min_value=1)
     page = serializers.IntegerField(default=1, min_value=1, max_value=1000)
@@ -76,8 +81,16 @@ class SearchHitSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="item.pk")
     kind = serializers.CharField(source="item.kind")
     title = serializers.CharField(source="item.__str__")
-    snippet = serializers.CharField()
-    score = serializers.FloatField()
+    snippet = serializers.SerializerMethodField(help_text="For a note: the passage that matched.")
+    highlights = serializers.SerializerMethodField(
+        help_text="[start, end) character offsets in snippet of the query's words (lexical matches)."
+    )
+    score = serializers.FloatField(help_text="What the list is ordered by: cosine, BM25 or fused (see mode).")
+    dense_score = serializers.FloatField(allow_null=True, help_text="Cosine similarity to the query, if computed.")
+    lexical_score = serializers.FloatField(allow_null=True, help_text="BM25 score, if the item contains query words.")
+    signals = serializers.ListField(child=serializers.CharField(),
+                                    help_text="Which retrievers matched: 'dense' and/or 'lexical'.")  # fmt: skip
+    matched_terms = serializers.ListField(child=serializers.CharField(), help_text="Query terms found (analysed form).")
     chunk = serializers.IntegerField()
     owner = serializers.CharField(source="item.owner.get_username")
     visibility = serializers.CharField(source="item.visibility")
@@ -88,6 +101,12 @@ class SearchHitSerializer(serializers.Serializer):
 
     def get_space_id(self, hit) -> int:  # noqa: ANN001
         return self.context["space_id"]
+
+    def get_snippet(self, hit) -> str:  # noqa: ANN001
+        return hit.snippet_with_highlights[0]
+
+    def get_highlights(self, hit) -> list[list[int]]:  # noqa: ANN001
+        return [list(span) for span in hit.snippet_with_highlights[1]]
 
     def get_thumbnail_url(self, hit) -> str | None:  # noqa: ANN001 - SearchHit
         if not hit.item.thumbnail:
@@ -100,6 +119,7 @@ class SearchHitSerializer(serializers.Serializer):
 
 class SearchResponseSerializer(serializers.Serializer):
     space = SpaceSerializer()
+    mode = serializers.CharField(help_text="The retrieval mode used: dense, lexical or hybrid.")
     count = serializers.IntegerField(help_text="Relevant results (after the adaptive cutoff).")
     weaker_count = serializers.IntegerField(help_text="Results below the cutoff; include_weaker=true shows them.")
     page = serializers.IntegerField()

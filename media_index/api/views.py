@@ -66,6 +66,7 @@ def _page(request: Request, result: SearchResult, data: dict[str, Any]) -> Respo
     pages = max(1, math.ceil(len(hits) / size))
     body = {
         "space": result.space,
+        "mode": result.mode,
         "count": len(result.hits),
         "weaker_count": len(result.weaker),
         "page": page,
@@ -88,7 +89,7 @@ class SearchView(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         result = search_by_query(viewer=request.user, text=data.get("q", ""), filters=_filters(data),
-                                 space_id=data.get("space"))  # fmt: skip
+                                 space_id=data.get("space"), mode=data.get("mode"))  # fmt: skip
         return _page(request, result, data)
 
     @extend_schema(request={"multipart/form-data": SearchImageSerializer}, responses=SearchResponseSerializer,
@@ -99,7 +100,7 @@ class SearchView(APIView):
         data = form.validated_data
         image = data["image"].read() if data.get("image") else None
         result = search_by_query(viewer=request.user, text=data.get("q", ""), image=image, filters=_filters(data),
-                                 space_id=data.get("space"))  # fmt: skip
+                                 space_id=data.get("space"), mode=data.get("mode"))  # fmt: skip
         return _page(request, result, data)
 
 

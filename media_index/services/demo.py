@@ -9,6 +9,9 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -25,6 +28,9 @@ DEMO_PICTURE_SIZE = 192
 MULTI_OBJECT_SHARE = 0.2
 # Items embedded per in-process batch with --sync, as the worker would.
 SYNC_BATCH = 64
+# Hand-written notes (exact codes, Chinese, a 2,000-word diary) that show lexical and
+# hybrid search; the evaluation queries in eval/notes-queries.jsonl refer to them.
+SHOWCASE_NOTES_DIR = Path(settings.BASE_DIR) / "eval" / "notes"
 
 
 @dataclass
@@ -78,7 +84,19 @@ def demo_collection_load(*, pictures: int = 300, notes: int = 60, seed: int = DE
         report.item_ids.append(item.pk)
         report.created += created
         report.existing += not created
+    for item in showcase_notes_load(owner=owner):
+        report.item_ids.append(item.pk)
     if index_now:
         for start in range(0, len(report.item_ids), SYNC_BATCH):
             items_index(item_ids=report.item_ids[start : start + SYNC_BATCH])
     return report
+
+
+def showcase_notes_load(*, owner: AbstractBaseUser, folder: Path = SHOWCASE_NOTES_DIR) -> list[Item]:
+    """The notes in ``folder`` (one ``.txt`` each), public, owned by ``owner``; idempotent."""
+    items = []
+    for path in sorted(folder.glob("*.txt")):
+        item, _ = item_create_note(owner=owner, text=path.read_text(encoding="utf-8"), filename=path.name,
+                                   visibility=Item.Visibility.PUBLIC)  # fmt: skip
+        items.append(item)
+    return items

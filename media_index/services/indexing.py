@@ -25,6 +25,7 @@ from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.services.chunking import Chunk, chunk_text
 from media_index.services.images import decode_image, make_thumbnail
+from media_index.services.lexical import lexical_index_items
 from media_index.services.spaces import space_config, space_ensure_active
 
 logger = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ def _store(entry: _Prepared, space: EmbeddingSpace, image_vectors: Vectors | Non
         # Replacing is what makes a repeated task harmless.
         Vector.objects.filter(item=item, space=space).delete()
         Vector.objects.bulk_create(rows)
+        lexical_index_items(items=[item])
         Item.objects.filter(pk=item.pk).update(
             status=Item.Status.READY, failure_reason="", indexed_at=timezone.now(), indexing_started_at=None
         )

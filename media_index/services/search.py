@@ -23,6 +23,7 @@ from media_index.embedding.registry import ModelConfig, get_embedder
 from media_index.errors import InvalidInput, NotFound
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.services.images import decode_image
+from media_index.services.lexical import best_passage, distinct_terms_in, highlight_spans, lexical_rank
 from media_index.services.spaces import space_config
 
 # Nearest chunk-vectors fetched per query before grouping by item. Notes have
@@ -39,9 +40,17 @@ QUERY_CACHE_SIZE = 1024
 # only at a gap this many times wider than the average step of the curve.
 CUTOFF_MIN_KEEP = 3
 CUTOFF_GAP_FACTOR = 3.0
+# Reciprocal rank fusion's constant (Cormack et al. 2009): 1 / (k + rank) per list.
+RRF_K = 60
+SNIPPET_MAX_CHARS = 300
+SNIPPET_CONTEXT_CHARS = 80
 
-Scope = Literal["all", "mine", "public"]
+# "any" (every item, whoever owns it) is for offline evaluation only; the page and the
+# API accept only the other three.
+Scope = Literal["all", "mine", "public", "any"]
 SortOrder = Literal["relevance", "date"]
+Mode = Literal["dense", "lexical", "hybrid"]
+MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -51,24 +60,55 @@ class SearchFilters:
     date_from: date | None = None
     date_to: date | None = None
     sort: SortOrder = "relevance"
+    # Exact nearest neighbours (a sequential scan) instead of the HNSW index: for
+    # measuring the index's recall, not for serving.
+    exact: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass
 class SearchHit:
     item: Item
+    # The score the list is ordered by: cosine (dense), BM25 (lexical) or the reciprocal
+    # rank fusion of both (hybrid).
     score: float
     chunk: int
     span: tuple[int, int] | None
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    matched_terms: tuple[str, ...] = ()
+    # Which retrievers count this item as a match: "dense" (meaning: among the dense
+    # results above the relevance cutoff) and/or "lexical" (it contains query words).
+    signals: tuple[str, ...] = ()
+
+    def _snippet_span(self) -> tuple[int, int] | None:
+        """The dense side's best chunk, unless another passage holds more of the query's words."""
+        text = self.item.indexed_text
+        passage = best_passage(text, self.matched_terms, SNIPPET_MAX_CHARS - SNIPPET_CONTEXT_CHARS)
+        if passage is None:
+            return self.span
+        in_chunk = distinct_terms_in(text[self.span[0] : self.span[1]], self.matched_terms) if self.span else 0
+        if self.span is not None and in_chunk >= passage[2]:
+            return self.span
+        start = max(0, passage[0] - SNIPPET_CONTEXT_CHARS)
+        # Start at a word boundary rather than mid-word.
+        if start > 0 and (space := text.rfind(" ", 0, start + 1)) > 0 and start - space < 20:
+            start = space + 1
+        return start, min(len(text), start + SNIPPET_MAX_CHARS)
 
     @property
     def snippet(self) -> str:
-        """For a note, the chunk that matched; for a picture, nothing."""
+        """For a note, the chunk that matched (or the passage with the matching words)."""
+        return self.snippet_with_highlights[0]
+
+    @functools.cached_property
+    def snippet_with_highlights(self) -> tuple[str, list[tuple[int, int]]]:
+        """(snippet, spans of the query's words in it) for a note; ("", []) for a picture."""
         if self.item.kind != Item.Kind.NOTE:
-            return ""
+            return "", []
         text = self.item.indexed_text
-        if self.span is None:
-            return text[:300]
-        return text[self.span[0] : self.span[1]]
+        span = self._snippet_span()
+        snippet = text[:SNIPPET_MAX_CHARS] if span is None else text[span[0] : span[1]]
+        return snippet, highlight_spans(snippet, self.matched_terms)
 
 
 @dataclass
@@ -76,6 +116,7 @@ class SearchResult:
     space: EmbeddingSpace
     hits: list[SearchHit]
     weaker: list[SearchHit] = field(default_factory=list)
+    mode: Mode = "dense"
 
 
 def active_space_or_error() -> EmbeddingSpace:
@@ -151,6 +192,8 @@ def _literal(vector: Vectors) -> str:
 
 
 def _visible_sql(viewer: AbstractBaseUser | AnonymousUser, scope: Scope) -> tuple[str, list[object]]:
+    if scope == "any":
+        return "TRUE", []
     if not viewer.is_authenticated:
         if scope == "mine":
             raise InvalidInput("Log in to search your own items.")
@@ -178,11 +221,52 @@ def rank(
     if query.shape != (space.dimension,):
         raise InvalidInput(f"The query vector has {query.shape[-1]} dimensions; space {space.pk} has {space.dimension}.")
     dim = int(space.dimension)
-    where = ["v.space_id = %s", "i.status = 'ready'"]
-    params: list[object] = [space.pk]
-    visible, visible_params = _visible_sql(viewer, filters.scope)
-    where.append(visible)
-    params += visible_params
+    filter_sql, filter_params = _filter_sql(viewer, filters, exclude_item)
+    where = ["v.space_id = %s", "i.status = 'ready'", filter_sql]
+    params: list[object] = [space.pk, *filter_params]
+    literal = _literal(query)
+    # The ORDER BY repeats the partial index's expression exactly (see
+    # services.spaces), so PostgreSQL can walk the space's HNSW graph; with
+    # iterative scans, filters that drop many rows still fill the LIMIT. The
+    # score is recomputed on the full-precision vectors.
+    order = "v.embedding <=> %s::vector" if filters.exact else f"v.embedding::halfvec({dim}) <=> %s::halfvec({dim})"
+    sql = (
+        f"SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector) AS score "
+        f"FROM media_index_vector v JOIN media_index_item i ON i.id = v.item_id "
+        f"WHERE {' AND '.join(where)} "
+        f"ORDER BY {order} LIMIT %s"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute(sql, [literal, *params, literal, CANDIDATE_VECTORS])
+        rows = cursor.fetchall()
+    return _best_chunk_hits(rows)
+
+
+def _best_chunk_hits(rows: Sequence[tuple]) -> list[SearchHit]:
+    """One hit per item (its best chunk), best first, from (item, chunk, start, end, score) rows."""
+    best: dict[int, tuple[float, int, int | None, int | None]] = {}
+    for item_id, chunk, span_start, span_end, score in rows:
+        if item_id not in best or score > best[item_id][0]:
+            best[item_id] = (float(score), chunk, span_start, span_end)
+    ordered = sorted(best.items(), key=lambda pair: (-pair[1][0], pair[0]))[:MAX_RANKED_ITEMS]
+    items = Item.objects.select_related("owner").in_bulk([item_id for item_id, _ in ordered])
+    return [
+        SearchHit(items[item_id], score, chunk, (start, end) if start is not None else None,
+                  dense_score=score, signals=("dense",))  # fmt: skip
+        for item_id, (score, chunk, start, end) in ordered
+        if item_id in items
+    ]
+
+
+def _filter_sql(
+    viewer: AbstractBaseUser | AnonymousUser, filters: SearchFilters, exclude_item: int | None = None
+) -> tuple[str, list[object]]:
+    """The visibility and filter conditions on the item table (aliased ``i``), for every retriever."""
+    visible, params = _visible_sql(viewer, filters.scope)
+    where = [visible]
+    params = list(params)
     if filters.kind:
         where.append("i.kind = %s")
         params.append(filters.kind)
@@ -195,41 +279,91 @@ def rank(
     if exclude_item is not None:
         where.append("i.id <> %s")
         params.append(exclude_item)
-    literal = _literal(query)
-    # The ORDER BY repeats the partial index's expression exactly (see
-    # services.spaces), so PostgreSQL can walk the space's HNSW graph; with
-    # iterative scans, filters that drop many rows still fill the LIMIT. The
-    # score is recomputed on the full-precision vectors.
-    sql = (
-        f"SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector) AS score "
-        f"FROM media_index_vector v JOIN media_index_item i ON i.id = v.item_id "
-        f"WHERE {' AND '.join(where)} "
-        f"ORDER BY v.embedding::halfvec({dim}) <=> %s::halfvec({dim}) LIMIT %s"
-    )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute(sql, [literal, *params, literal, CANDIDATE_VECTORS])
-        rows = cursor.fetchall()
-    best: dict[int, tuple[float, int, int | None, int | None]] = {}
-    for item_id, chunk, span_start, span_end, score in rows:
-        if item_id not in best or score > best[item_id][0]:
-            best[item_id] = (float(score), chunk, span_start, span_end)
-    ordered = sorted(best.items(), key=lambda pair: (-pair[1][0], pair[0]))[:MAX_RANKED_ITEMS]
-    items = Item.objects.select_related("owner").in_bulk([item_id for item_id, _ in ordered])
+    return " AND ".join(where), params
+
+
+def _dense_hits_for_items(space: EmbeddingSpace, query: Vectors, item_ids: Sequence[int]) -> list[SearchHit]:
+    """Exact dense scores of given items (lexical matches the HNSW candidates missed)."""
+    if not item_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector) "
+            "FROM media_index_vector v WHERE v.space_id = %s AND v.item_id = ANY(%s)",
+            [_literal(query), space.pk, list(item_ids)],
+        )
+        return _best_chunk_hits(cursor.fetchall())
+
+
+def rank_lexical(*, text: str, viewer: AbstractBaseUser | AnonymousUser, filters: SearchFilters) -> list[SearchHit]:
+    """Items visible to ``viewer`` that contain words of ``text``, by BM25."""
+    filter_sql, filter_params = _filter_sql(viewer, filters)
+    found = lexical_rank(text=text, visible_sql=filter_sql, visible_params=filter_params)
+    items = Item.objects.select_related("owner").in_bulk([hit.item_id for hit in found])
     return [
-        SearchHit(items[item_id], score, chunk, (start, end) if start is not None else None)
-        for item_id, (score, chunk, start, end) in ordered
-        if item_id in items
+        SearchHit(items[hit.item_id], hit.score, 0, None, lexical_score=hit.score, matched_terms=hit.matched_terms,
+                  signals=("lexical",))  # fmt: skip
+        for hit in found
+        if hit.item_id in items
     ]
 
 
-def _finish(space: EmbeddingSpace, hits: list[SearchHit], filters: SearchFilters) -> SearchResult:
-    keep = relevance_cutoff([hit.score for hit in hits])
-    relevant, weaker = hits[:keep], hits[keep:]
+def fuse(
+    space: EmbeddingSpace, query: Vectors, dense: list[SearchHit], lexical: list[SearchHit]
+) -> tuple[list[SearchHit], list[SearchHit]]:
+    """Hybrid ranking: reciprocal rank fusion of the dense and lexical lists.
+
+    Returns (matches, weaker): an item is a match when the dense side ranks it above its
+    relevance cutoff or it contains query words; the rest (dense-only, below the
+    cutoff) are the "weaker matches". Lexical matches that the dense side's HNSW
+    candidates missed get their exact dense score, so every lexical match has a rank
+    on both sides and fusion never compares a missing rank with a present one.
+    """
+    dense_ids = {hit.item.pk for hit in dense}
+    extra = _dense_hits_for_items(space, query, [hit.item.pk for hit in lexical if hit.item.pk not in dense_ids])
+    dense_all = sorted(dense + extra, key=lambda hit: (-hit.score, hit.item.pk))
+    dense_rank = {hit.item.pk: rank for rank, hit in enumerate(dense_all, start=1)}
+    dense_by_id = {hit.item.pk: hit for hit in dense_all}
+    lexical_rank_of = {hit.item.pk: rank for rank, hit in enumerate(lexical, start=1)}
+    lexical_by_id = {hit.item.pk: hit for hit in lexical}
+    dense_matches = {hit.item.pk for hit in dense[: relevance_cutoff([hit.score for hit in dense])]}
+
+    fused: list[SearchHit] = []
+    for item_id in dense_rank.keys() | lexical_rank_of.keys():
+        ranks = [rank for rank in (dense_rank.get(item_id), lexical_rank_of.get(item_id)) if rank is not None]
+        dense_hit, lexical_hit = dense_by_id.get(item_id), lexical_by_id.get(item_id)
+        base = dense_hit or lexical_hit
+        assert base is not None
+        signals = tuple(name for name, present in (("dense", item_id in dense_matches),
+                                                   ("lexical", lexical_hit is not None)) if present)  # fmt: skip
+        fused.append(SearchHit(
+            base.item, sum(1.0 / (RRF_K + rank) for rank in ranks), base.chunk, base.span,
+            dense_score=dense_hit.score if dense_hit else None,
+            lexical_score=lexical_hit.score if lexical_hit else None,
+            matched_terms=lexical_hit.matched_terms if lexical_hit else (),
+            signals=signals,
+        ))  # fmt: skip
+    fused.sort(key=lambda hit: (-hit.score, hit.item.pk))
+    fused = fused[:MAX_RANKED_ITEMS]
+    return [hit for hit in fused if hit.signals], [hit for hit in fused if not hit.signals]
+
+
+def _finish(
+    space: EmbeddingSpace,
+    hits: list[SearchHit],
+    filters: SearchFilters,
+    *,
+    mode: Mode = "dense",
+    weaker: list[SearchHit] | None = None,
+) -> SearchResult:
+    """Split off the weaker matches (unless the caller did) and apply the sort order."""
+    if weaker is None:
+        # Every lexical hit contains query words: all are matches. Dense: cut at the cliff.
+        keep = len(hits) if mode == "lexical" else relevance_cutoff([hit.score for hit in hits])
+        hits, weaker = hits[:keep], hits[keep:]
     if filters.sort == "date":
-        relevant = sorted(relevant, key=lambda hit: (hit.item.created_at, hit.item.pk), reverse=True)
-    return SearchResult(space=space, hits=relevant, weaker=weaker)
+        hits = sorted(hits, key=lambda hit: (hit.item.created_at, hit.item.pk), reverse=True)
+    return SearchResult(space=space, hits=hits, weaker=weaker, mode=mode)
 
 
 def search_by_query(
@@ -239,16 +373,39 @@ def search_by_query(
     image: bytes | None = None,
     filters: SearchFilters = SearchFilters(),  # noqa: B008 - frozen dataclass, safe default
     space_id: int | None = None,
+    mode: Mode | None = None,
 ) -> SearchResult:
-    """Search by words, by a picture, or by both together."""
+    """Search by words, by a picture, or by both together.
+
+    ``mode``: "dense" (meaning, by the space's model), "lexical" (BM25 over the words)
+    or "hybrid" (both, fused by reciprocal rank); by default hybrid when there are words
+    and no picture, else dense.
+    """
     space = resolve_space(space_id)
+    words = " ".join(text.split())
+    if mode is None:
+        mode = "hybrid" if words and image is None else "dense"
+    if mode not in MODES:
+        raise InvalidInput(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
+    if mode != "dense" and not words:
+        raise InvalidInput("Lexical and hybrid search match words: type some.")
+    if mode == "lexical" and image is not None:
+        raise InvalidInput("A picture is searched by meaning: use mode dense or hybrid.")
+    if len(words) > QUERY_MAX_CHARS:
+        raise InvalidInput(f"The query is {len(words)} characters long; the limit is {QUERY_MAX_CHARS}.")
+    if mode == "lexical":
+        return _finish(space, rank_lexical(text=words, viewer=viewer, filters=filters), filters, mode=mode)
     vectors = []
     if image is not None:
         vectors.append(embed_image_query(space=space, data=image))
-    if text.strip() or image is None:
-        vectors.append(embed_text_query(space=space, text=text))
+    if words or image is None:
+        vectors.append(embed_text_query(space=space, text=words))
     query = vectors[0] if len(vectors) == 1 else combine_queries(vectors)
-    return _finish(space, rank(space=space, query=query, viewer=viewer, filters=filters), filters)
+    dense = rank(space=space, query=query, viewer=viewer, filters=filters)
+    if mode == "dense":
+        return _finish(space, dense, filters)
+    matches, weaker = fuse(space, query, dense, rank_lexical(text=words, viewer=viewer, filters=filters))
+    return _finish(space, matches, filters, mode=mode, weaker=weaker)
 
 
 def search_by_vector(

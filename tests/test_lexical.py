@@ -1,0 +1,42 @@
+"""The lexical analyser: Chinese segmented, English folded and stemmed, codes kept whole."""
+
+from __future__ import annotations
+
+from media_index.lexical import analyze, normalized, query_terms
+
+
+def test_chinese_is_segmented_into_words_and_their_parts() -> None:
+    terms = query_terms("订单号 8843：我家的小狗")
+
+    assert {"订单号", "订单", "8843", "小狗"} <= set(terms)
+    assert "的" not in terms  # a stopword
+    assert "订单号 8843：我家的小狗" not in terms
+
+
+def test_english_is_case_folded_and_stemmed() -> None:
+    assert query_terms("Puppies RUNNING") == query_terms("puppy running") == ["puppi", "run"]
+
+
+def test_codes_are_kept_whole_and_split() -> None:
+    terms = query_terms("Invoice INV-2024-0042")
+
+    assert "inv-2024-0042" in terms
+    assert {"inv", "2024", "0042"} <= set(terms)
+
+
+def test_full_width_characters_match_their_ascii_form() -> None:
+    assert query_terms("ＩＮＶ－２０２４") == query_terms("inv-2024")
+
+
+def test_spans_point_at_the_words_in_the_text() -> None:
+    text = "Max, our Puppy, 在公园里跑"
+    spans = {term.text: text[term.start : term.end] for term in analyze(text)}
+
+    assert spans["puppi"] == "Puppy"
+    assert spans["公园"] == "公园"
+    assert len(normalized(text)) == len(text)
+
+
+def test_empty_and_symbol_only_text_has_no_terms() -> None:
+    assert analyze("") == []
+    assert analyze("!!! --- ？？？") == []
