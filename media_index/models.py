@@ -21,6 +21,12 @@ class EmbeddingSpace(models.Model):
     class Metric(models.TextChoices):
         COSINE = "cosine", "cosine"
 
+    class Modality(models.TextChoices):
+        # Pictures and texts in one space (CLIP): searched for everything.
+        IMAGE_TEXT = "image_text", _("pictures and text")
+        # Texts only (BGE-M3): notes, searched alongside the image-text space.
+        TEXT = "text", _("text only")
+
     backend = models.CharField(max_length=32)
     model_name = models.CharField(max_length=200)
     pretrained = models.CharField(max_length=500, blank=True)
@@ -29,7 +35,10 @@ class EmbeddingSpace(models.Model):
     metric = models.CharField(max_length=16, choices=Metric.choices, default=Metric.COSINE)
     normalized = models.BooleanField(default=True, help_text=_("Vectors are L2-normalised."))
     max_tokens = models.PositiveIntegerField(help_text=_("The text encoder's input limit, special tokens included."))
-    is_active = models.BooleanField(default=False, help_text=_("Searched by default; exactly one space is active."))
+    modality = models.CharField(max_length=16, choices=Modality.choices, default=Modality.IMAGE_TEXT)
+    is_active = models.BooleanField(
+        default=False, help_text=_("Searched by default; at most one active space per modality.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -37,7 +46,9 @@ class EmbeddingSpace(models.Model):
             models.UniqueConstraint(
                 fields=["backend", "model_name", "pretrained", "checkpoint_sha256"], name="unique_space_identity"
             ),
-            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_space"),
+            models.UniqueConstraint(
+                fields=["modality"], condition=Q(is_active=True), name="one_active_space_per_modality"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -125,6 +136,8 @@ class Vector(models.Model):
     span_start = models.PositiveIntegerField(null=True, blank=True)
     span_end = models.PositiveIntegerField(null=True, blank=True)
     embedding = VectorField()
+    # Learned lexical weights over the model's token vocabulary (BGE-M3 spaces only).
+    sparse = SparseVectorField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "space", "chunk"], name="unique_vector_chunk")]

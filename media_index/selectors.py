@@ -20,7 +20,12 @@ def item_list_for_owner(*, owner_id: int) -> QuerySet[Item]:
 
 
 def active_space() -> EmbeddingSpace | None:
-    return EmbeddingSpace.objects.filter(is_active=True).first()
+    return EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.IMAGE_TEXT).first()
+
+
+def active_text_space() -> EmbeddingSpace | None:
+    """The active text-only space (BGE-M3), searched alongside for notes; None if there is none."""
+    return EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.TEXT).first()
 
 
 def space_list_with_counts() -> QuerySet[EmbeddingSpace]:

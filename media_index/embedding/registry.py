@@ -38,6 +38,18 @@ def configured_model() -> ModelConfig:
     )
 
 
+def configured_text_model() -> ModelConfig | None:
+    """The text-only model settings name (TEXT_EMBEDDING_BACKEND), or None."""
+    if not settings.TEXT_EMBEDDING_BACKEND:
+        return None
+    return ModelConfig(
+        backend=settings.TEXT_EMBEDDING_BACKEND,
+        model_name=settings.TEXT_EMBEDDING_MODEL,
+        pretrained="local",
+        device=_device(settings.EMBEDDING_DEVICE),
+    )
+
+
 def _device(requested: str) -> str:
     if requested != "auto":
         return requested
@@ -52,7 +64,12 @@ def _build(config: ModelConfig) -> Embedder:
         from media_index.embedding.weights import resolve_open_clip
 
         return OpenClipEmbedder(resolve_open_clip(config.model_name, config.pretrained), device=config.device)
-    raise ModelUnavailable(f"Unknown embedding backend '{config.backend}' (EMBEDDING_BACKEND). Known: open_clip.")
+    if config.backend == "bge_m3":
+        from media_index.embedding.bge_m3_backend import BgeM3Embedder, resolve_bge_m3
+
+        return BgeM3Embedder(resolve_bge_m3(config.model_name), device=config.device,
+                             max_tokens=settings.TEXT_EMBEDDING_MAX_TOKENS)  # fmt: skip
+    raise ModelUnavailable(f"Unknown embedding backend '{config.backend}'. Known: open_clip, bge_m3.")
 
 
 def get_embedder(config: ModelConfig | None = None) -> Embedder:
@@ -75,12 +92,16 @@ def model_status(config: ModelConfig | None = None) -> dict[str, object]:
     """Whether the model's weights are available here, without loading it."""
     config = config or configured_model()
     status: dict[str, object] = {**asdict(config), "loaded_in_this_process": is_loaded(config)}
-    if config.backend != "open_clip":
-        return {**status, "ok": False, "error": f"Unknown embedding backend '{config.backend}'."}
+    from media_index.embedding.bge_m3_backend import resolve_bge_m3
     from media_index.embedding.weights import resolve_open_clip
 
     try:
-        weights = resolve_open_clip(config.model_name, config.pretrained)
+        if config.backend == "open_clip":
+            checkpoint = resolve_open_clip(config.model_name, config.pretrained).checkpoint
+        elif config.backend == "bge_m3":
+            checkpoint = resolve_bge_m3(config.model_name).folder
+        else:
+            return {**status, "ok": False, "error": f"Unknown embedding backend '{config.backend}'."}
     except ModelUnavailable as exc:
         return {**status, "ok": False, "error": exc.message}
-    return {**status, "ok": True, "checkpoint": str(weights.checkpoint)}
+    return {**status, "ok": True, "checkpoint": str(checkpoint)}

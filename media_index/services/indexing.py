@@ -17,10 +17,11 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from pgvector import SparseVector
 from PIL import Image
 
 from media_index.embedding.base import Embedder, Vectors
-from media_index.embedding.registry import configured_model, get_embedder
+from media_index.embedding.registry import configured_model, configured_text_model, get_embedder
 from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.services.chunking import Chunk, chunk_text
@@ -159,7 +160,44 @@ def _prepare(
     return prepared, images, texts
 
 
-def _store(entry: _Prepared, space: EmbeddingSpace, image_vectors: Vectors | None, text_vectors: Vectors | None) -> bool:
+def _text_space_rows(items: Sequence[Item]) -> dict[int, list[Vector]]:
+    """Unsaved rows of the notes among ``items`` in the active text-only space (BGE-M3),
+    when one is configured: dense vectors plus learned lexical weights, per chunk of that
+    model's own tokenizer and limit. Empty when there is no text space."""
+    notes = [item for item in items if item.kind == Item.Kind.NOTE]
+    config = configured_text_model()
+    if config is None or not notes:
+        return {}
+    active = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.TEXT).first()
+    embedder = get_embedder(space_config(active) if active else config)
+    space = active or space_ensure_active(spec=embedder.spec, modality=EmbeddingSpace.Modality.TEXT)
+    if embedder.spec.checkpoint_sha256 != space.checkpoint_sha256:
+        raise ApplicationError(f"The weights for {space} changed on disk (checksum differs); re-index.")
+    chunked = [(item, chunk_text(item.indexed_text, max_tokens=embedder.spec.max_tokens,
+                                 count_tokens=embedder.count_tokens)) for item in notes]  # fmt: skip
+    texts = [chunk.text for _, chunks in chunked for chunk in chunks]
+    dense, sparse = embedder.embed_texts_with_sparse(texts)  # type: ignore[attr-defined]
+    vocabulary = embedder.vocab_size  # type: ignore[attr-defined]
+    rows: dict[int, list[Vector]] = {}
+    position = 0
+    for item, chunks in chunked:
+        rows[item.pk] = []
+        for number, chunk in enumerate(chunks):
+            rows[item.pk].append(Vector(
+                item=item, space=space, chunk=number, span_start=chunk.start, span_end=chunk.end,
+                embedding=dense[position], sparse=SparseVector(sparse[position], vocabulary),
+            ))  # fmt: skip
+            position += 1
+    return rows
+
+
+def _store(
+    entry: _Prepared,
+    space: EmbeddingSpace,
+    image_vectors: Vectors | None,
+    text_vectors: Vectors | None,
+    companion_rows: Sequence[Vector] = (),
+) -> bool:
     item = entry.item
     if entry.image_index is not None:
         assert image_vectors is not None
@@ -176,8 +214,8 @@ def _store(entry: _Prepared, space: EmbeddingSpace, image_vectors: Vectors | Non
         if not Item.objects.select_for_update().filter(pk=item.pk).exists():
             return False
         # Replacing is what makes a repeated task harmless.
-        Vector.objects.filter(item=item, space=space).delete()
-        Vector.objects.bulk_create(rows)
+        Vector.objects.filter(item=item, space__in={space.pk, *(row.space_id for row in companion_rows)}).delete()
+        Vector.objects.bulk_create([*rows, *companion_rows])
         lexical_index_items(items=[item])
         Item.objects.filter(pk=item.pk).update(
             status=Item.Status.READY, failure_reason="", indexed_at=timezone.now(), indexing_started_at=None
@@ -199,7 +237,7 @@ def items_index(*, item_ids: Sequence[int]) -> IndexingReport:
     if not items:
         return report
     try:
-        active = EmbeddingSpace.objects.filter(is_active=True).first()
+        active = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.IMAGE_TEXT).first()
         embedder = get_embedder(space_config(active) if active else configured_model())
         space = active or space_ensure_active(spec=embedder.spec)
         if embedder.spec.checkpoint_sha256 != space.checkpoint_sha256:
@@ -210,8 +248,9 @@ def items_index(*, item_ids: Sequence[int]) -> IndexingReport:
         size = settings.INDEXING_BATCH_SIZE
         image_vectors = _in_batches(images, embedder.embed_images, size)
         text_vectors = _in_batches(texts, embedder.embed_texts, size)
+        companions = _text_space_rows([entry.item for entry in prepared])
         for entry in prepared:
-            if _store(entry, space, image_vectors, text_vectors):
+            if _store(entry, space, image_vectors, text_vectors, companions.get(entry.item.pk, [])):
                 report.ready.append(entry.item.pk)
             else:
                 report.skipped.append(entry.item.pk)

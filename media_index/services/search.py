@@ -17,6 +17,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
+from pgvector import SparseVector
 
 from media_index.embedding.base import Vectors
 from media_index.embedding.registry import ModelConfig, get_embedder
@@ -120,7 +121,7 @@ class SearchResult:
 
 
 def active_space_or_error() -> EmbeddingSpace:
-    space = EmbeddingSpace.objects.filter(is_active=True).first()
+    space = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.IMAGE_TEXT).first()
     if space is None:
         raise NotFound("Nothing has been indexed yet: upload pictures or notes, and search once they are ready.")
     return space
@@ -308,44 +309,106 @@ def rank_lexical(*, text: str, viewer: AbstractBaseUser | AnonymousUser, filters
     ]
 
 
-def fuse(
-    space: EmbeddingSpace, query: Vectors, dense: list[SearchHit], lexical: list[SearchHit]
-) -> tuple[list[SearchHit], list[SearchHit]]:
-    """Hybrid ranking: reciprocal rank fusion of the dense and lexical lists.
+@dataclass
+class RankedList:
+    """One retriever's ranking for fusion: its signal name, its hits (best first), and
+    which of them it counts as matches (dense: above its relevance cutoff; lexical: all)."""
 
-    Returns (matches, weaker): an item is a match when the dense side ranks it above its
-    relevance cutoff or it contains query words; the rest (dense-only, below the
-    cutoff) are the "weaker matches". Lexical matches that the dense side's HNSW
-    candidates missed get their exact dense score, so every lexical match has a rank
-    on both sides and fusion never compares a missing rank with a present one.
+    signal: str
+    hits: list[SearchHit]
+    matches: set[int]
+
+    @classmethod
+    def dense(cls, hits: list[SearchHit]) -> RankedList:
+        return cls("dense", hits, {hit.item.pk for hit in hits[: relevance_cutoff([hit.score for hit in hits])]})
+
+    @classmethod
+    def lexical(cls, hits: list[SearchHit]) -> RankedList:
+        return cls("lexical", hits, {hit.item.pk for hit in hits})
+
+
+def fuse(lists: Sequence[RankedList]) -> tuple[list[SearchHit], list[SearchHit]]:
+    """Reciprocal rank fusion (1 / (RRF_K + rank) summed over the lists that rank an item).
+
+    Returns (matches, weaker): an item is a match when any list counts it as one; the
+    rest (ranked by dense lists only, below their cutoffs) are the "weaker matches". The
+    first list's hit supplies the passage (the image-text space's best chunk), the
+    cosine comes from the first dense list, BM25 and the matched words from the lexical
+    list that has them.
     """
-    dense_ids = {hit.item.pk for hit in dense}
-    extra = _dense_hits_for_items(space, query, [hit.item.pk for hit in lexical if hit.item.pk not in dense_ids])
-    dense_all = sorted(dense + extra, key=lambda hit: (-hit.score, hit.item.pk))
-    dense_rank = {hit.item.pk: rank for rank, hit in enumerate(dense_all, start=1)}
-    dense_by_id = {hit.item.pk: hit for hit in dense_all}
-    lexical_rank_of = {hit.item.pk: rank for rank, hit in enumerate(lexical, start=1)}
-    lexical_by_id = {hit.item.pk: hit for hit in lexical}
-    dense_matches = {hit.item.pk for hit in dense[: relevance_cutoff([hit.score for hit in dense])]}
-
-    fused: list[SearchHit] = []
-    for item_id in dense_rank.keys() | lexical_rank_of.keys():
-        ranks = [rank for rank in (dense_rank.get(item_id), lexical_rank_of.get(item_id)) if rank is not None]
-        dense_hit, lexical_hit = dense_by_id.get(item_id), lexical_by_id.get(item_id)
-        base = dense_hit or lexical_hit
-        assert base is not None
-        signals = tuple(name for name, present in (("dense", item_id in dense_matches),
-                                                   ("lexical", lexical_hit is not None)) if present)  # fmt: skip
+    ranks: dict[int, list[int]] = {}
+    first_hit: dict[int, SearchHit] = {}
+    dense_score: dict[int, float] = {}
+    lexical_hit: dict[int, SearchHit] = {}
+    signals: dict[int, list[str]] = {}
+    for ranked in lists:
+        for rank, hit in enumerate(ranked.hits, start=1):
+            item_id = hit.item.pk
+            ranks.setdefault(item_id, []).append(rank)
+            first_hit.setdefault(item_id, hit)
+            if ranked.signal == "dense" and hit.dense_score is not None:
+                dense_score.setdefault(item_id, hit.dense_score)
+            if hit.lexical_score is not None and hit.matched_terms and item_id not in lexical_hit:
+                lexical_hit[item_id] = hit
+            if item_id in ranked.matches and ranked.signal not in signals.setdefault(item_id, []):
+                signals[item_id].append(ranked.signal)
+    fused = []
+    for item_id, item_ranks in ranks.items():
+        base, words = first_hit[item_id], lexical_hit.get(item_id)
         fused.append(SearchHit(
-            base.item, sum(1.0 / (RRF_K + rank) for rank in ranks), base.chunk, base.span,
-            dense_score=dense_hit.score if dense_hit else None,
-            lexical_score=lexical_hit.score if lexical_hit else None,
-            matched_terms=lexical_hit.matched_terms if lexical_hit else (),
-            signals=signals,
+            base.item, sum(1.0 / (RRF_K + rank) for rank in item_ranks), base.chunk, base.span,
+            dense_score=dense_score.get(item_id),
+            lexical_score=words.lexical_score if words else None,
+            matched_terms=words.matched_terms if words else (),
+            signals=tuple(sorted(signals.get(item_id, ()))),
         ))  # fmt: skip
     fused.sort(key=lambda hit: (-hit.score, hit.item.pk))
     fused = fused[:MAX_RANKED_ITEMS]
     return [hit for hit in fused if hit.signals], [hit for hit in fused if not hit.signals]
+
+
+def _text_space_lists(
+    *, text: str, viewer: AbstractBaseUser | AnonymousUser, filters: SearchFilters, mode: Mode
+) -> list[RankedList]:
+    """The active text-only space's rankings of notes (BGE-M3 dense, and its learned
+    lexical weights in hybrid mode), when there is such a space and the query has words."""
+    space = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.TEXT).first()
+    if space is None or not text or filters.kind == Item.Kind.IMAGE:
+        return []
+    embedder = get_embedder(space_config(space))
+    if embedder.count_tokens(text) > space.max_tokens:
+        raise InvalidInput(f"The query is too long for the text model ({space.max_tokens} tokens at most).")
+    dense, sparse = embedder.embed_texts_with_sparse([text])  # type: ignore[attr-defined]
+    lists = [RankedList.dense(rank(space=space, query=dense[0], viewer=viewer, filters=filters))]
+    if mode == "hybrid" and sparse[0]:
+        query = SparseVector(sparse[0], embedder.vocab_size).to_text()  # type: ignore[attr-defined]
+        lists.append(RankedList.lexical(_rank_sparse(space=space, query=query, viewer=viewer, filters=filters)))
+    return lists
+
+
+def _rank_sparse(
+    *, space: EmbeddingSpace, query: str, viewer: AbstractBaseUser | AnonymousUser, filters: SearchFilters
+) -> list[SearchHit]:
+    """Chunks by learned lexical weights (inner product of sparse vectors), best chunk per item.
+
+    An exact scan of the space's rows that share no token with the query are skipped
+    by the score filter; fine for collections of notes in the tens of thousands.
+    """
+    filter_sql, filter_params = _filter_sql(viewer, filters)
+    sql = (
+        "SELECT v.item_id, v.chunk, v.span_start, v.span_end, -(v.sparse <#> %s::sparsevec) AS score "
+        "FROM media_index_vector v JOIN media_index_item i ON i.id = v.item_id "
+        f"WHERE v.space_id = %s AND v.sparse IS NOT NULL AND i.status = 'ready' AND {filter_sql} "
+        "AND -(v.sparse <#> %s::sparsevec) > 0 "
+        "ORDER BY v.sparse <#> %s::sparsevec LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [query, space.pk, *filter_params, query, query, CANDIDATE_VECTORS])
+        hits = _best_chunk_hits(cursor.fetchall())
+    for hit in hits:
+        # A learned-weights match: lexical, but without BM25's matched words.
+        hit.lexical_score, hit.dense_score, hit.signals = hit.score, None, ("lexical",)
+    return hits
 
 
 def _finish(
@@ -402,9 +465,19 @@ def search_by_query(
         vectors.append(embed_text_query(space=space, text=words))
     query = vectors[0] if len(vectors) == 1 else combine_queries(vectors)
     dense = rank(space=space, query=query, viewer=viewer, filters=filters)
-    if mode == "dense":
+    companions = _text_space_lists(text=words, viewer=viewer, filters=filters, mode=mode)
+    if mode == "dense" and not companions:
         return _finish(space, dense, filters)
-    matches, weaker = fuse(space, query, dense, rank_lexical(text=words, viewer=viewer, filters=filters))
+    lists = [RankedList.dense(dense)]
+    if mode == "hybrid":
+        lexical = rank_lexical(text=words, viewer=viewer, filters=filters)
+        # Lexical matches the HNSW candidates missed get their exact cosine too, so they
+        # have a rank on the dense side as well (not only "absent").
+        known = {hit.item.pk for hit in dense}
+        extra = _dense_hits_for_items(space, query, [hit.item.pk for hit in lexical if hit.item.pk not in known])
+        dense_all = sorted(dense + extra, key=lambda hit: (-hit.score, hit.item.pk))
+        lists = [RankedList("dense", dense_all, lists[0].matches), RankedList.lexical(lexical)]
+    matches, weaker = fuse(lists + companions)
     return _finish(space, matches, filters, mode=mode, weaker=weaker)
 
 

@@ -18,7 +18,7 @@ HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 
 
-def space_get_or_create(*, spec: SpaceSpec) -> EmbeddingSpace:
+def space_get_or_create(*, spec: SpaceSpec, modality: str = EmbeddingSpace.Modality.IMAGE_TEXT) -> EmbeddingSpace:
     """The space for ``spec``, created with its HNSW index the first time it is seen."""
     identity = {
         "backend": spec.backend,
@@ -36,6 +36,7 @@ def space_get_or_create(*, spec: SpaceSpec) -> EmbeddingSpace:
                     max_tokens=spec.max_tokens,
                     metric=spec.metric,
                     normalized=spec.normalized,
+                    modality=modality,
                 )
         except IntegrityError:  # another worker created it first
             space = EmbeddingSpace.objects.get(**identity)
@@ -61,9 +62,11 @@ def space_index_ensure(*, space: EmbeddingSpace) -> None:
 
 
 def space_activate(*, space: EmbeddingSpace) -> EmbeddingSpace:
-    """Make ``space`` the one searched by default, atomically."""
+    """Make ``space`` the one searched by default for its modality, atomically."""
     with transaction.atomic():
-        EmbeddingSpace.objects.filter(is_active=True).exclude(pk=space.pk).update(is_active=False)
+        EmbeddingSpace.objects.filter(is_active=True, modality=space.modality).exclude(pk=space.pk).update(
+            is_active=False
+        )
         EmbeddingSpace.objects.filter(pk=space.pk).update(is_active=True)
     space.refresh_from_db()
     return space
@@ -79,13 +82,13 @@ def space_config(space: EmbeddingSpace) -> ModelConfig:
     )
 
 
-def space_ensure_active(*, spec: SpaceSpec) -> EmbeddingSpace:
-    """The active space; on a fresh install, the configured model's space becomes active."""
-    active = EmbeddingSpace.objects.filter(is_active=True).first()
+def space_ensure_active(*, spec: SpaceSpec, modality: str = EmbeddingSpace.Modality.IMAGE_TEXT) -> EmbeddingSpace:
+    """The active space of ``modality``; on a fresh install, the configured model's space becomes active."""
+    active = EmbeddingSpace.objects.filter(is_active=True, modality=modality).first()
     if active is not None:
         return active
-    space = space_get_or_create(spec=spec)
+    space = space_get_or_create(spec=spec, modality=modality)
     try:
         return space_activate(space=space)
     except IntegrityError:  # a concurrent worker activated one first
-        return EmbeddingSpace.objects.get(is_active=True)
+        return EmbeddingSpace.objects.get(is_active=True, modality=modality)

@@ -211,6 +211,14 @@ OPEN_CLIP_MODEL = env.str("OPEN_CLIP_MODEL", default="demo-clip")
 OPEN_CLIP_PRETRAINED = env.str("OPEN_CLIP_PRETRAINED", default="demo")
 # "cpu", "cuda" or "auto" (cuda when available).
 EMBEDDING_DEVICE = env.str("EMBEDDING_DEVICE", default="cpu")
+# Optional text-only space for notes, searched alongside the image-text space: "" (none)
+# or "bge_m3" (FlagEmbedding's BGEM3FlagModel: dense vectors plus learned lexical weights).
+TEXT_EMBEDDING_BACKEND = env.str("TEXT_EMBEDDING_BACKEND", default="")
+# A folder under MODEL_DIR/bge_m3/ (what 'download_models --bge-m3' writes) or an absolute path.
+TEXT_EMBEDDING_MODEL = env.str("TEXT_EMBEDDING_MODEL", default="bge-m3")
+# Notes are chunked to this many tokens for the text space. BGE-M3 accepts 8,192, but
+# shorter chunks point results at the passage that matched and keep CPU batches quick.
+TEXT_EMBEDDING_MAX_TOKENS = env.int("TEXT_EMBEDDING_MAX_TOKENS", default=512)
 
 # --- REST API -------------------------------------------------------------------------
 

@@ -8,7 +8,15 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from media_index.embedding.bge_m3_backend import bge_m3_dir, resolve_bge_m3
 from media_index.embedding.weights import DEMO_PRETRAINED, HUB_WEIGHT_FILES, open_clip_dir
+
+BGE_M3_REPO = "BAAI/bge-m3"
+# The released repository also holds ONNX exports and images we do not use.
+BGE_M3_FILES = ["config.json", "colbert_linear.pt", "sparse_linear.pt", "tokenizer.json", "tokenizer_config.json",
+                "sentencepiece.bpe.model", "special_tokens_map.json"]
+# One weights file is enough: the first the repository has.
+BGE_M3_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 
 class Command(BaseCommand):
@@ -17,9 +25,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--model", default=None, help="open_clip architecture (default: OPEN_CLIP_MODEL)")
         parser.add_argument("--pretrained", default=None, help="pretrained tag (default: OPEN_CLIP_PRETRAINED)")
+        parser.add_argument("--bge-m3", action="store_true",
+                            help=f"fetch {BGE_M3_REPO} (the text-only space) into MODEL_DIR/bge_m3/ instead")  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         import open_clip
+
+        if options["bge_m3"]:
+            self._download_bge_m3()
+            return
 
         model_name = options["model"] or settings.OPEN_CLIP_MODEL
         pretrained = options["pretrained"] or settings.OPEN_CLIP_PRETRAINED
@@ -60,3 +74,28 @@ class Command(BaseCommand):
         destination = target / Path(cfg["url"]).name
         urllib.request.urlretrieve(cfg["url"], destination)  # noqa: S310 - URL from open_clip's own table
         return destination
+
+    def _download_bge_m3(self) -> None:
+        target = bge_m3_dir(settings.TEXT_EMBEDDING_MODEL)
+        target.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"Downloading {BGE_M3_REPO} into {target} (about 2.3 GB) ...")
+        try:
+            from huggingface_hub import hf_hub_download, snapshot_download
+            from huggingface_hub.errors import EntryNotFoundError
+
+            snapshot_download(BGE_M3_REPO, local_dir=target, allow_patterns=BGE_M3_FILES)
+            for filename in BGE_M3_WEIGHTS:
+                try:
+                    hf_hub_download(BGE_M3_REPO, filename, local_dir=target)
+                    break
+                except EntryNotFoundError:
+                    continue
+            resolve_bge_m3(str(target))
+        except Exception as exc:  # noqa: BLE001 - every network failure gets the same advice
+            raise CommandError(
+                f"Could not download {BGE_M3_REPO}: {type(exc).__name__}: {exc}\n"
+                f"Download it on a machine with access to the model hub, then copy the folder to {target}."
+            ) from exc
+        self.stdout.write(self.style.SUCCESS(
+            f"Saved {BGE_M3_REPO} in {target}. Set TEXT_EMBEDDING_BACKEND=bge_m3 to index notes with it."
+        ))  # fmt: skip

@@ -1,0 +1,94 @@
+"""BGE-M3 as a text-only space: loading checks, the pipeline's dense + sparse rows, search plumbing.
+
+The model here is tests/embedding/tiny_bge_m3.py: BGE-M3's architecture and file layout,
+random weights, built locally (real BGE-M3 weights cannot be downloaded on these
+machines). It proves the loading code, storage and search paths, not retrieval quality.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from media_index.embedding.bge_m3_backend import BgeM3Embedder, resolve_bge_m3
+from media_index.errors import ModelUnavailable
+from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.services.demo import demo_user
+from media_index.services.indexing import items_index
+from media_index.services.search import SearchFilters, _text_space_lists, search_by_query
+from media_index.services.uploads import item_create_image, item_create_note
+from tests import media
+from tests.embedding.tiny_bge_m3 import build_tiny_bge_m3
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return build_tiny_bge_m3(tmp_path_factory.mktemp("bge") / "tiny-bge-m3")
+
+
+def test_a_missing_folder_says_how_to_get_the_weights(tmp_path) -> None:
+    with pytest.raises(ModelUnavailable, match="download_models --bge-m3"):
+        resolve_bge_m3(str(tmp_path / "absent"))
+
+
+def test_a_folder_without_the_heads_is_refused(tiny_model, tmp_path) -> None:
+    # FlagEmbedding would silently use random heads; the loader refuses instead.
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for path in tiny_model.iterdir():
+        if path.name != "sparse_linear.pt":
+            (partial / path.name).write_bytes(path.read_bytes())
+
+    with pytest.raises(ModelUnavailable, match="sparse_linear.pt"):
+        resolve_bge_m3(str(partial))
+
+
+def test_the_embedder_gives_unit_dense_rows_and_token_weights(tiny_model) -> None:
+    embedder = BgeM3Embedder(resolve_bge_m3(str(tiny_model)))
+
+    dense, sparse = embedder.embed_texts_with_sparse(["a puppy on the sofa", "我家的小狗"])
+
+    assert embedder.spec.backend == "bge_m3" and embedder.spec.dimension == dense.shape[1] == 32
+    assert np.allclose(np.linalg.norm(dense, axis=1), 1.0, atol=1e-5)
+    # (Random heads may weigh every token of a text at zero; the released model does not.)
+    assert any(sparse) and all(isinstance(token, int) and weight > 0 for row in sparse for token, weight in row.items())
+    assert embedder.count_tokens("a puppy") >= 3  # <s> ... </s>
+    with pytest.raises(ModelUnavailable, match="text model"):
+        embedder.embed_images([])
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_notes_get_dense_and_sparse_rows_in_the_text_space_and_search_uses_them(tiny_model, settings) -> None:
+    settings.TEXT_EMBEDDING_BACKEND = "bge_m3"
+    settings.TEXT_EMBEDDING_MODEL = str(tiny_model)
+    owner = demo_user()
+    note, _ = item_create_note(owner=owner, text="Invoice INV-2024-0042 for the new bicycle.", visibility="public")
+    other, _ = item_create_note(owner=owner, text="我家的小狗每天早上都在公园里跑来跑去。", visibility="public")
+    picture, _ = item_create_image(owner=owner, data=media.image_bytes("blue"), visibility="public")
+
+    items_index(item_ids=[note.pk, other.pk, picture.pk])
+
+    text_space = EmbeddingSpace.objects.get(modality=EmbeddingSpace.Modality.TEXT, is_active=True)
+    image_space = EmbeddingSpace.objects.get(modality=EmbeddingSpace.Modality.IMAGE_TEXT, is_active=True)
+    assert set(Item.objects.values_list("status", flat=True)) == {Item.Status.READY}
+    assert text_space.backend == "bge_m3" and text_space.dimension == 32
+    in_text_space = Vector.objects.filter(space=text_space)
+    assert set(in_text_space.values_list("item_id", flat=True)) == {note.pk, other.pk}  # notes only
+    assert all(row.sparse is not None for row in in_text_space)
+    assert any(np.count_nonzero(row.sparse.to_numpy()) for row in in_text_space)
+    assert not Vector.objects.filter(space=image_space, sparse__isnull=False).exists()
+
+    # A query embedded by the text model: its own text is nearest to itself in that space.
+    lists = _text_space_lists(text="Invoice INV-2024-0042 for the new bicycle.", viewer=AnonymousUser(),
+                              filters=SearchFilters(),
+                              mode="hybrid")  # fmt: skip
+    assert [ranked.signal for ranked in lists] == ["dense", "lexical"]
+    assert lists[0].hits[0].item.pk == note.pk and lists[0].hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert note.pk in {hit.item.pk for hit in lists[1].hits}
+    # And the full hybrid search fuses them with the image-text space and BM25.
+    result = search_by_query(viewer=AnonymousUser(), text="INV-2024-0042")
+    assert result.hits[0].item.pk == note.pk
