@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -12,10 +13,13 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from media_index.errors import ApplicationError
 from media_index.forms import UploadForm
 from media_index.models import ApiToken, EmbeddingSpace, Item
 from media_index.selectors import item_backlog_summary, space_list_with_counts
 from media_index.services.indexing import items_retry
+from media_index.services.spaces import space_activate_checked, space_drop, space_progress, space_reindex_start
+from media_index.tasks import begin_reindex
 from media_index.services.uploads import items_create_from_files
 
 
@@ -79,26 +83,90 @@ class ItemAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/media_index/item/upload.html", context)
 
 
+class ReindexForm(forms.Form):
+    backend = forms.ChoiceField(choices=[("open_clip", "open_clip"), ("bge_m3", "bge_m3 (notes only)")])
+    model = forms.CharField(max_length=200, help_text=_("open_clip architecture (ViT-B-32, demo-clip) or BGE-M3 folder"))
+    pretrained = forms.CharField(max_length=500, required=False,
+                                 help_text=_("open_clip tag or checkpoint path; empty for BGE-M3"))  # fmt: skip
+
+
 @admin.register(EmbeddingSpace)
 class EmbeddingSpaceAdmin(admin.ModelAdmin):
-    list_display = ("id", "backend", "model_name", "pretrained", "dimension", "max_tokens", "is_active",
-                    "item_count", "vector_count", "created_at")  # fmt: skip
+    """Spaces with their progress; re-index into a new model, activate, continue, drop."""
+
+    list_display = ("id", "backend", "model_name", "pretrained", "modality", "dimension", "is_active",
+                    "is_building", "progress", "vector_count", "created_at")  # fmt: skip
     readonly_fields = ("backend", "model_name", "pretrained", "checkpoint_sha256", "dimension", "metric",
-                       "normalized", "max_tokens", "is_active", "created_at")  # fmt: skip
+                       "normalized", "max_tokens", "modality", "is_active", "is_building", "created_at")  # fmt: skip
+    actions = ["activate", "continue_building", "drop"]
+    change_list_template = "admin/media_index/embeddingspace/change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EmbeddingSpace]:
         return space_list_with_counts()
 
-    @admin.display(description=_("items"))
-    def item_count(self, space: EmbeddingSpace) -> int:
-        return space.item_count  # type: ignore[attr-defined]
+    @admin.display(description=_("items embedded"))
+    def progress(self, space: EmbeddingSpace) -> str:
+        done, total = space_progress(space)
+        return f"{done} / {total}" + ("" if done >= total else f" ({100 * done // max(total, 1)}%)")
 
     @admin.display(description=_("vectors"))
     def vector_count(self, space: EmbeddingSpace) -> int:
         return space.vector_count  # type: ignore[attr-defined]
 
+    @admin.action(description=_("Activate (search with it from now on)"))
+    def activate(self, request: HttpRequest, queryset: QuerySet[EmbeddingSpace]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one space to activate."), level=messages.ERROR)
+            return
+        try:
+            space = space_activate_checked(space=queryset.get())
+        except ApplicationError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return
+        self.message_user(request, _("%(space)s is now active.") % {"space": space})
+
+    @admin.action(description=_("Continue building (embed the items still missing)"))
+    def continue_building(self, request: HttpRequest, queryset: QuerySet[EmbeddingSpace]) -> None:
+        for space in queryset:
+            sent = space_reindex_start(space=space)
+            self.message_user(request, _("%(space)s: %(n)d item(s) queued.") % {"space": space, "n": sent})
+
+    @admin.action(description=_("Drop (delete its vectors and index; not the active space)"))
+    def drop(self, request: HttpRequest, queryset: QuerySet[EmbeddingSpace]) -> None:
+        for space in queryset:
+            name = str(space)
+            try:
+                deleted = space_drop(space=space)
+            except ApplicationError as error:
+                self.message_user(request, error.message, level=messages.ERROR)
+                continue
+            self.message_user(request, _("Dropped %(space)s (%(n)d vectors).") % {"space": name, "n": deleted})
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.reindex_view)
+        return [path("reindex/", view, name="media_index_embeddingspace_reindex"), *super().get_urls()]
+
+    def reindex_view(self, request: HttpRequest) -> HttpResponse:
+        """Start a re-index into another model's space; the worker loads the model."""
+        if not self.has_view_permission(request) or not request.user.is_superuser:
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = ReindexForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            pretrained = data["pretrained"] or ("local" if data["backend"] == "bge_m3" else "")
+            begin_reindex.delay(data["backend"], data["model"], pretrained)
+            self.message_user(request, _("Re-index queued: the worker loads the model, creates the space and "
+                                         "embeds every item. Progress shows in this list."))  # fmt: skip
+            return HttpResponseRedirect(reverse("admin:media_index_embeddingspace_changelist"))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": _("Re-index into another model")}  # fmt: skip
+        return TemplateResponse(request, "admin/media_index/embeddingspace/reindex.html", context)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # spaces are created by indexing, never by hand
+        return False  # spaces are created by indexing and re-indexing, never by hand
+
+    def has_delete_permission(self, request: HttpRequest, obj: EmbeddingSpace | None = None) -> bool:
+        return False  # "drop" does it properly (the index too, and never the active space)
 
 
 @admin.register(ApiToken)

@@ -36,6 +36,9 @@ class EmbeddingSpace(models.Model):
     normalized = models.BooleanField(default=True, help_text=_("Vectors are L2-normalised."))
     max_tokens = models.PositiveIntegerField(help_text=_("The text encoder's input limit, special tokens included."))
     modality = models.CharField(max_length=16, choices=Modality.choices, default=Modality.IMAGE_TEXT)
+    is_building = models.BooleanField(
+        default=False, help_text=_("A re-index is filling it: new uploads are embedded into it too.")
+    )
     is_active = models.BooleanField(
         default=False, help_text=_("Searched by default; at most one active space per modality.")
     )

@@ -33,3 +33,30 @@ def requeue_stale_items() -> int:
     from media_index.services.indexing import items_requeue_stale
 
     return len(items_requeue_stale())
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def embed_into_space(space_id: int, item_ids: list[int]) -> int:
+    """One batch of a re-index: embed ready items into a (building) space."""
+    from media_index.services.indexing import space_embed_items
+
+    return space_embed_items(space_id=space_id, item_ids=item_ids)
+
+
+@shared_task(acks_late=True)
+def begin_reindex(backend: str, model_name: str, pretrained: str) -> int:
+    """The admin's "re-index into another model": load it, create its space, queue every item."""
+    from media_index.embedding.registry import ModelConfig, configured_model
+    from media_index.services.spaces import space_for_model, space_reindex_start
+
+    config = ModelConfig(backend, model_name, pretrained, configured_model().device)
+    return space_reindex_start(space=space_for_model(config=config))

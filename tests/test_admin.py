@@ -66,3 +66,28 @@ def test_a_non_staff_user_cannot_upload_through_the_admin(client, django_user_mo
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_space_list_shows_progress_and_its_actions_check_what_they_do(staff_client, django_user_model) -> None:
+    from media_index.models import EmbeddingSpace, Vector
+    from tests.factories import make_item, make_space, unit
+
+    owner = django_user_model.objects.get(username="staff")
+    active = make_space(name="a")
+    building = make_space(name="b", active=False)
+    EmbeddingSpace.objects.filter(pk=building.pk).update(is_building=True)
+    first = make_item(owner, active, [unit(1, 0)], title="first")
+    make_item(owner, active, [unit(0, 1)], title="second")
+    Vector.objects.create(item=first, space=building, chunk=0, embedding=unit(1, 0))
+    changelist = "/admin/media_index/embeddingspace/"
+
+    page = staff_client.get(changelist).content.decode()
+    incomplete = staff_client.post(changelist, {"action": "activate", "_selected_action": [building.pk]}, follow=True)
+    active_drop = staff_client.post(changelist, {"action": "drop", "_selected_action": [active.pk]}, follow=True)
+
+    assert "1 / 2 (50%)" in page and "2 / 2" in page
+    assert "Re-index into another model" in page
+    assert "still misses 1 item(s)" in incomplete.content.decode()
+    assert "is active; activate another space" in active_drop.content.decode()
+    assert EmbeddingSpace.objects.get(is_active=True).pk == active.pk
+    assert staff_client.get("/admin/media_index/embeddingspace/reindex/").status_code == 200

@@ -32,14 +32,44 @@ class ItemCreateSerializer(serializers.Serializer):
 
 
 class SpaceSerializer(serializers.ModelSerializer):
-    vector_count = serializers.IntegerField(read_only=True)
-    item_count = serializers.IntegerField(read_only=True)
+    """A space as search results name it (which model answered)."""
 
     class Meta:
         model = EmbeddingSpace
         fields = ["id", "backend", "model_name", "pretrained", "checkpoint_sha256", "dimension", "metric",
-                  "normalized", "max_tokens", "is_active", "item_count", "vector_count", "created_at"]  # fmt: skip
+                  "normalized", "max_tokens", "modality", "is_active", "created_at"]  # fmt: skip
         read_only_fields = fields
+
+
+class SpaceStatusSerializer(serializers.ModelSerializer):
+    """A space with its counts and re-index progress (GET /spaces/)."""
+
+    vector_count = serializers.IntegerField(read_only=True)
+    item_count = serializers.IntegerField(read_only=True, help_text="Items with vectors in this space.")
+    eligible_items = serializers.SerializerMethodField(help_text="Items that belong in it (notes only for text).")
+    complete = serializers.SerializerMethodField(help_text="Every eligible item is embedded in it.")
+
+    class Meta:
+        model = EmbeddingSpace
+        fields = ["id", "backend", "model_name", "pretrained", "checkpoint_sha256", "dimension", "metric",
+                  "normalized", "max_tokens", "modality", "is_active", "is_building", "item_count",
+                  "eligible_items", "complete", "vector_count", "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+    def _progress(self, space: EmbeddingSpace) -> tuple[int, int]:
+        from media_index.services.spaces import space_progress
+
+        cache = self.context.setdefault("_progress", {})
+        if space.pk not in cache:
+            cache[space.pk] = space_progress(space)
+        return cache[space.pk]
+
+    def get_eligible_items(self, space: EmbeddingSpace) -> int:
+        return self._progress(space)[1]
+
+    def get_complete(self, space: EmbeddingSpace) -> bool:
+        done, total = self._progress(space)
+        return done >= total
 
 
 class SearchQuerySerializer(serializers.Serializer):

@@ -25,7 +25,7 @@ from media_index.api.serializers import (
     SearchImageSerializer,
     SearchQuerySerializer,
     SearchResponseSerializer,
-    SpaceSerializer,
+    SpaceStatusSerializer,
     TokenRequestSerializer,
     TokenSerializer,
 )
@@ -200,9 +200,9 @@ class ItemOriginalView(APIView):
 class SpaceListView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses=SpaceSerializer(many=True))
+    @extend_schema(responses=SpaceStatusSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(SpaceSerializer(space_list_with_counts(), many=True).data)
+        return Response(SpaceStatusSerializer(space_list_with_counts(), many=True).data)
 
 
 class TokenView(APIView):

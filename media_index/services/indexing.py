@@ -160,34 +160,79 @@ def _prepare(
     return prepared, images, texts
 
 
-def _text_space_rows(items: Sequence[Item]) -> dict[int, list[Vector]]:
-    """Unsaved rows of the notes among ``items`` in the active text-only space (BGE-M3),
-    when one is configured: dense vectors plus learned lexical weights, per chunk of that
-    model's own tokenizer and limit. Empty when there is no text space."""
-    notes = [item for item in items if item.kind == Item.Kind.NOTE]
-    config = configured_text_model()
-    if config is None or not notes:
-        return {}
-    active = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.TEXT).first()
-    embedder = get_embedder(space_config(active) if active else config)
-    space = active or space_ensure_active(spec=embedder.spec, modality=EmbeddingSpace.Modality.TEXT)
+def _embedder_for(space: EmbeddingSpace) -> Embedder:
+    """The model that embeds into ``space``; refuses weights that changed on disk."""
+    embedder = get_embedder(space_config(space))
     if embedder.spec.checkpoint_sha256 != space.checkpoint_sha256:
-        raise ApplicationError(f"The weights for {space} changed on disk (checksum differs); re-index.")
+        raise ApplicationError(
+            f"The weights for {space} changed on disk (checksum differs); re-index into a new space."
+        )
+    return embedder
+
+
+def _companion_spaces() -> list[EmbeddingSpace]:
+    """Spaces besides the active image-text one that new items go into as well: every space
+    a re-index is building (so it is complete when activated), and the active text-only
+    space when TEXT_EMBEDDING_BACKEND names one (created on first use)."""
+    spaces = list(EmbeddingSpace.objects.filter(is_building=True, is_active=False).order_by("pk"))
+    config = configured_text_model()
+    if config is not None:
+        text = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.TEXT).first()
+        if text is None:
+            text = space_ensure_active(spec=get_embedder(config).spec, modality=EmbeddingSpace.Modality.TEXT)
+        spaces.append(text)
+    return spaces
+
+
+def space_rows(
+    space: EmbeddingSpace, embedder: Embedder, items: Sequence[Item], pictures: dict[int, Image.Image]
+) -> dict[int, list[Vector]]:
+    """Unsaved vector rows of ``items`` in ``space``: one per picture (decoded ones given in
+    ``pictures``; a text-only space takes none) and one per chunk of each note, chunked by
+    this model's own tokenizer and limit. A model with learned lexical weights (BGE-M3)
+    fills ``Vector.sparse`` too."""
+    rows: dict[int, list[Vector]] = {item.pk: [] for item in items}
+    size = settings.INDEXING_BATCH_SIZE
+    images = [item for item in items if item.kind == Item.Kind.IMAGE and item.pk in pictures]
+    if images and space.modality == EmbeddingSpace.Modality.IMAGE_TEXT:
+        vectors = _in_batches([pictures[item.pk] for item in images], embedder.embed_images, size)
+        assert vectors is not None
+        for item, vector in zip(images, vectors, strict=True):
+            rows[item.pk].append(Vector(item=item, space=space, chunk=0, embedding=vector))
+    notes = [item for item in items if item.kind == Item.Kind.NOTE]
     chunked = [(item, chunk_text(item.indexed_text, max_tokens=embedder.spec.max_tokens,
                                  count_tokens=embedder.count_tokens)) for item in notes]  # fmt: skip
     texts = [chunk.text for _, chunks in chunked for chunk in chunks]
-    dense, sparse = embedder.embed_texts_with_sparse(texts)  # type: ignore[attr-defined]
-    vocabulary = embedder.vocab_size  # type: ignore[attr-defined]
-    rows: dict[int, list[Vector]] = {}
+    if not texts:
+        return rows
+    sparse: list[dict[int, float]] | None = None
+    if hasattr(embedder, "embed_texts_with_sparse"):
+        dense, sparse = embedder.embed_texts_with_sparse(texts)
+    else:
+        dense = _in_batches(texts, embedder.embed_texts, size)
     position = 0
     for item, chunks in chunked:
-        rows[item.pk] = []
         for number, chunk in enumerate(chunks):
-            rows[item.pk].append(Vector(
-                item=item, space=space, chunk=number, span_start=chunk.start, span_end=chunk.end,
-                embedding=dense[position], sparse=SparseVector(sparse[position], vocabulary),
-            ))  # fmt: skip
+            vocabulary = getattr(embedder, "vocab_size", 0)
+            weights = None if sparse is None else SparseVector(sparse[position], vocabulary)
+            rows[item.pk].append(Vector(item=item, space=space, chunk=number, span_start=chunk.start,
+                                        span_end=chunk.end, embedding=dense[position], sparse=weights))  # fmt: skip
             position += 1
+    return rows
+
+
+def _companion_rows(items: Sequence[Item], pictures: dict[int, Image.Image]) -> dict[int, list[Vector]]:
+    """Rows of ``items`` in every companion space. A companion that fails (its model
+    missing, say) is logged and skipped, never blocking uploads: ``reindex --resume`` (or
+    the admin's "continue building") fills the gap later."""
+    rows: dict[int, list[Vector]] = {item.pk: [] for item in items}
+    for space in _companion_spaces():
+        try:
+            for pk, space_vectors in space_rows(space, _embedder_for(space), items, pictures).items():
+                rows[pk].extend(space_vectors)
+        except Exception:  # noqa: BLE001 - one companion space must not stop indexing
+            logger.exception("Could not embed %d item(s) into %s; they are missing there until resumed",
+                             len(items), space)  # fmt: skip
     return rows
 
 
@@ -238,17 +283,14 @@ def items_index(*, item_ids: Sequence[int]) -> IndexingReport:
         return report
     try:
         active = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.IMAGE_TEXT).first()
-        embedder = get_embedder(space_config(active) if active else configured_model())
-        space = active or space_ensure_active(spec=embedder.spec)
-        if embedder.spec.checkpoint_sha256 != space.checkpoint_sha256:
-            raise ApplicationError(
-                f"The weights for {space} changed on disk (checksum differs); re-index into a new space."
-            )
+        space = active or space_ensure_active(spec=get_embedder(configured_model()).spec)
+        embedder = _embedder_for(space)
         prepared, images, texts = _prepare(items, embedder, report)
         size = settings.INDEXING_BATCH_SIZE
         image_vectors = _in_batches(images, embedder.embed_images, size)
         text_vectors = _in_batches(texts, embedder.embed_texts, size)
-        companions = _text_space_rows([entry.item for entry in prepared])
+        decoded = {entry.item.pk: images[entry.image_index] for entry in prepared if entry.image_index is not None}
+        companions = _companion_rows([entry.item for entry in prepared], decoded)
         for entry in prepared:
             if _store(entry, space, image_vectors, text_vectors, companions.get(entry.item.pk, [])):
                 report.ready.append(entry.item.pk)
@@ -299,3 +341,34 @@ def items_retry(*, item_ids: Sequence[int]) -> int:
         Item.objects.filter(pk__in=ids).update(status=Item.Status.PENDING, failure_reason="", attempts=0)
         enqueue_on_commit(ids)
     return len(ids)
+
+
+def space_embed_items(*, space_id: int, item_ids: Sequence[int]) -> int:
+    """Embed ready items into one (usually building) space, replacing their rows there;
+    returns how many items got rows. Item statuses are left alone: the items are ready
+    in the active space already. Idempotent, so batches can be resent after a crash."""
+    space = EmbeddingSpace.objects.filter(pk=space_id).first()
+    if space is None:
+        return 0  # dropped meanwhile
+    kinds = [Item.Kind.NOTE] if space.modality == EmbeddingSpace.Modality.TEXT else list(Item.Kind.values)
+    items = list(Item.objects.filter(pk__in=item_ids, status=Item.Status.READY, kind__in=kinds).order_by("pk"))
+    pictures: dict[int, Image.Image] = {}
+    for item in items:
+        if item.kind == Item.Kind.IMAGE:
+            try:
+                with item.original.open("rb") as handle:
+                    pictures[item.pk] = decode_image(handle.read())
+            except Exception:  # noqa: BLE001 - it decoded once; if it no longer does, skip it here
+                logger.exception("Could not decode item %s for space %s", item.pk, space.pk)
+    rows = space_rows(space, _embedder_for(space), items, pictures)
+    done = 0
+    for item in items:
+        if not rows[item.pk]:
+            continue
+        with transaction.atomic():
+            if not Item.objects.select_for_update().filter(pk=item.pk).exists():
+                continue
+            Vector.objects.filter(item=item, space=space).delete()
+            Vector.objects.bulk_create(rows[item.pk])
+            done += 1
+    return done

@@ -133,6 +133,8 @@ def resolve_space(space_id: int | None) -> EmbeddingSpace:
     space = EmbeddingSpace.objects.filter(pk=space_id).first()
     if space is None:
         raise NotFound(f"There is no embedding space {space_id}.")
+    if space.modality != EmbeddingSpace.Modality.IMAGE_TEXT:
+        raise InvalidInput(f"Space {space_id} holds texts only; it is searched alongside the active image-text space.")
     return space
 
 

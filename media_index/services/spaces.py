@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 
 from media_index.embedding.base import SpaceSpec
 from media_index.embedding.registry import ModelConfig, configured_model
-from media_index.models import EmbeddingSpace
+from media_index.errors import InvalidInput
+from media_index.models import EmbeddingSpace, Item, Vector
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +18,8 @@ logger = logging.getLogger(__name__)
 # at ef_search 40-100 in published runs; bench/ measures it on our data.
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
+# Backends whose spaces hold texts only (notes); the others embed pictures and texts.
+TEXT_ONLY_BACKENDS = frozenset({"bge_m3"})
 
 
 def space_get_or_create(*, spec: SpaceSpec, modality: str = EmbeddingSpace.Modality.IMAGE_TEXT) -> EmbeddingSpace:
@@ -92,3 +96,84 @@ def space_ensure_active(*, spec: SpaceSpec, modality: str = EmbeddingSpace.Modal
         return space_activate(space=space)
     except IntegrityError:  # a concurrent worker activated one first
         return EmbeddingSpace.objects.get(is_active=True, modality=modality)
+
+
+def space_eligible_items(space: EmbeddingSpace) -> QuerySet[Item]:
+    """The items that belong in ``space``: every ready item, or ready notes for a text space."""
+    items = Item.objects.filter(status=Item.Status.READY)
+    if space.modality == EmbeddingSpace.Modality.TEXT:
+        items = items.filter(kind=Item.Kind.NOTE)
+    return items
+
+
+def space_missing_item_ids(space: EmbeddingSpace) -> list[int]:
+    """Eligible items with no vector in ``space`` yet (what a re-index still has to do)."""
+    embedded = Vector.objects.filter(space=space, item_id=OuterRef("pk"))
+    return list(space_eligible_items(space).filter(~Exists(embedded)).order_by("pk").values_list("pk", flat=True))
+
+
+def space_progress(space: EmbeddingSpace) -> tuple[int, int]:
+    """(items embedded in ``space``, items that belong there)."""
+    total = space_eligible_items(space).count()
+    embedded = space_eligible_items(space).filter(vectors__space=space).distinct().count()
+    return embedded, total
+
+
+def space_for_model(*, config: ModelConfig) -> EmbeddingSpace:
+    """The space of ``config``'s model (created, with its index, if new). Loads the model:
+    its checkpoint hash and dimension identify the space."""
+    from media_index.embedding.registry import get_embedder
+
+    embedder = get_embedder(config)
+    text_only = config.backend in TEXT_ONLY_BACKENDS
+    modality = EmbeddingSpace.Modality.TEXT if text_only else EmbeddingSpace.Modality.IMAGE_TEXT
+    return space_get_or_create(spec=embedder.spec, modality=modality)
+
+
+def space_reindex_start(*, space: EmbeddingSpace, batch_size: int | None = None) -> int:
+    """Mark ``space`` as building and send every missing item to the workers in batches;
+    returns how many were sent. Resumable: run it again and only what is missing goes.
+
+    From now on new uploads are embedded into it too, so it stays complete. Search keeps
+    using the active space until ``space_activate``.
+    """
+    from django.conf import settings
+
+    from media_index.tasks import embed_into_space
+
+    if not space.is_active and not space.is_building:
+        EmbeddingSpace.objects.filter(pk=space.pk).update(is_building=True)
+        space.is_building = True
+    missing = space_missing_item_ids(space)
+    size = batch_size or settings.INDEXING_BATCH_SIZE
+    for start in range(0, len(missing), size):
+        embed_into_space.apply_async(args=[space.pk, missing[start : start + size]], retry=False)
+    logger.info("Re-index of %s: %d item(s) sent", space, len(missing))
+    return len(missing)
+
+
+def space_activate_checked(*, space: EmbeddingSpace, force: bool = False) -> EmbeddingSpace:
+    """Activate ``space`` once it holds every item (or with ``force``); it stops building."""
+    missing = space_missing_item_ids(space)
+    if missing and not force:
+        raise InvalidInput(
+            f"{space} still misses {len(missing)} item(s); wait for the re-index to finish "
+            f"(or activate with --force: those items would not be found until embedded)."
+        )
+    with transaction.atomic():
+        space = space_activate(space=space)
+        EmbeddingSpace.objects.filter(pk=space.pk).update(is_building=False)
+    space.refresh_from_db()
+    return space
+
+
+def space_drop(*, space: EmbeddingSpace) -> int:
+    """Delete a space that is not active: its vectors, its HNSW index, its row. Returns
+    how many vectors went."""
+    if space.is_active:
+        raise InvalidInput(f"{space} is active; activate another space before dropping it.")
+    deleted, _ = Vector.objects.filter(space=space).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {space.index_name}")
+    space.delete()
+    return deleted
