@@ -3,7 +3,8 @@
 Chinese has no spaces between words, so splitting on whitespace would make a whole
 sentence one "word"; CJK runs are segmented with jieba in its search mode, which also
 emits the shorter words inside a compound ("订单号" gives 订单, 单号, 订单号) so a query
-for either finds it. Latin text is case-folded (after NFKC, so full-width "ＡＢＣ" is
+for either finds it, and every character bigram is a term as well, because segmentation
+is sometimes wrong ("堆了一个大雪人" segments as 大雪 + 人; its bigram 雪人 still matches). Latin text is case-folded (after NFKC, so full-width "ＡＢＣ" is
 "abc") and stemmed with the Snowball English stemmer ("puppies" and "puppy" meet).
 Codes such as "INV-2024-0042" are kept whole *and* split into their parts, so the
 exact code ranks first while "2024" alone still finds it.
@@ -34,6 +35,9 @@ STOPWORDS = frozenset(
     "that the their them there these they this to was we were what when where which who will with "
     "you your 的 了 是 在 和 也 就 都 而 及 与 着 或 一个 我 你 他 她 它 我们 这 那 吗 呢 吧 啊".split()
 )
+# Bump when analysis changes: entries made by an older analyser are rebuilt by
+# ``manage.py lexical_index`` (which ``make run`` runs at start).
+ANALYZER_VERSION = 2
 # Longer tokens are noise (base64, hashes in URLs); they would bloat the vocabulary.
 MAX_TERM_CHARS = 64
 
@@ -86,9 +90,17 @@ def analyze(text: str) -> list[Term]:
     position = 0
     for cjk in _CJK.finditer(normal):
         terms.extend(_words(normal[position : cjk.start()], position))
-        for word, start, end in _jieba().tokenize(cjk.group(), mode="search"):
+        run, offset = cjk.group(), cjk.start()
+        seen = set()
+        for word, start, end in _jieba().tokenize(run, mode="search"):
             if word.strip() and word not in STOPWORDS:
-                terms.append(Term(word, cjk.start() + start, cjk.start() + end))
+                terms.append(Term(word, offset + start, offset + end))
+                seen.add((start, end))
+        # Character bigrams too: segmentation is ambiguous ("一个大雪人" splits as 大雪 + 人),
+        # and the bigram 雪人 still matches a query for 雪人. IDF keeps common ones cheap.
+        for start in range(len(run) - 1):
+            if (start, start + 2) not in seen and run[start : start + 2] not in STOPWORDS:
+                terms.append(Term(run[start : start + 2], offset + start, offset + start + 2))
         position = cjk.end()
     terms.extend(_words(normal[position:], position))
     return terms

@@ -176,6 +176,9 @@ class LexicalDocument(models.Model):
 
     item = models.OneToOneField(Item, on_delete=models.CASCADE, primary_key=True, related_name="lexical")
     length = models.PositiveIntegerField(help_text="Number of terms, for BM25's length normalisation.")
+    analyzer = models.PositiveSmallIntegerField(
+        default=1, help_text="media_index.lexical.ANALYZER_VERSION it was made with."
+    )
     term_ids = ArrayField(models.IntegerField())
     frequencies = SparseVectorField()
 

@@ -40,3 +40,9 @@ def test_spans_point_at_the_words_in_the_text() -> None:
 def test_empty_and_symbol_only_text_has_no_terms() -> None:
     assert analyze("") == []
     assert analyze("!!! --- ？？？") == []
+
+
+def test_chinese_bigrams_survive_a_wrong_segmentation() -> None:
+    # jieba splits "一个大雪人" as 大雪 + 人; the bigram 雪人 is a term all the same.
+    assert "雪人" in query_terms("周末带孩子们去山上堆了一个大雪人。")
+    assert "一个" not in query_terms("一个大雪人")  # a stopword stays out, bigram or not

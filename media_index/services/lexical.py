@@ -23,9 +23,10 @@ from pathlib import PurePath
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
+from django.db.models import Q
 from pgvector import SparseVector
 
-from media_index.lexical import analyze, normalized, query_terms
+from media_index.lexical import ANALYZER_VERSION, analyze, normalized, query_terms
 from media_index.models import Item, LexicalDocument, LexicalTerm
 
 # pgvector's sparsevec allows up to 1e9 dimensions; term ids are far below.
@@ -85,6 +86,7 @@ def lexical_index_items(*, items: Sequence[Item]) -> None:
             LexicalDocument(
                 item_id=item_id,
                 length=sum(counter.values()),
+                analyzer=ANALYZER_VERSION,
                 term_ids=sorted(ids[term] for term in counter),
                 # SparseVector takes 0-based indices; stored 1-based, equal to the term id.
                 frequencies=SparseVector({ids[term] - 1: float(n) for term, n in counter.items()}, SPARSE_DIM),
@@ -191,10 +193,11 @@ def highlight_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
 
 
 def lexical_index_missing(*, batch_size: int = 500) -> int:
-    """Index ready items that have no lexical entry (items from before this feature)."""
+    """Index ready items whose lexical entry is missing or made by an older analyser."""
     done = 0
+    outdated = Q(lexical__isnull=True) | Q(lexical__analyzer__lt=ANALYZER_VERSION)
     while True:
-        batch = list(Item.objects.filter(status=Item.Status.READY, lexical__isnull=True).order_by("pk")[:batch_size])
+        batch = list(Item.objects.filter(outdated, status=Item.Status.READY).order_by("pk")[:batch_size])
         if not batch:
             return done
         lexical_index_items(items=batch)
