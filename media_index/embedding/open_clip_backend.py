@@ -26,7 +26,7 @@ def file_sha256(path: Path) -> str:
 class OpenClipEmbedder(Embedder):
     """Loads the checkpoint once; callers batch (see ``services.indexing``)."""
 
-    def __init__(self, weights: OpenClipWeights, *, device: str = "cpu") -> None:
+    def __init__(self, weights: OpenClipWeights, *, device: str = "cpu", runtime: str = "torch") -> None:
         import open_clip
         import torch
 
@@ -59,21 +59,35 @@ class OpenClipEmbedder(Embedder):
             dimension=int(probe.shape[-1]),
             max_tokens=int(self._tokenizer.context_length),
         )
+        self.runtime = runtime
+        self._onnx = None
+        if runtime != "torch":
+            from media_index.embedding.onnx_runtime import load_onnx_encoders
+
+            size = model.visual.image_size
+            self._onnx = load_onnx_encoders(model, self._tokenizer, int(size[0] if isinstance(size, tuple) else size),
+                                            weights.model_name, self.spec.checkpoint_sha256, runtime)  # fmt: skip
+            # ONNX Runtime computes every vector from here on: free the PyTorch weights.
+            self._model = None
 
     def embed_images(self, images: Sequence[Image.Image]) -> Vectors:
         if not images:
             return np.zeros((0, self.spec.dimension), dtype=np.float32)
-        batch = self._torch.stack([self._preprocess(image.convert("RGB")) for image in images]).to(self._device)
+        batch = self._torch.stack([self._preprocess(image.convert("RGB")) for image in images])
+        if self._onnx is not None:
+            return l2_normalize(self._onnx.encode_image(batch.numpy()))
         with self._torch.inference_mode():
-            features = self._model.encode_image(batch)
+            features = self._model.encode_image(batch.to(self._device))
         return l2_normalize(features.float().cpu().numpy())
 
     def embed_texts(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.spec.dimension), dtype=np.float32)
-        tokens = self._tokenizer(list(texts)).to(self._device)
+        tokens = self._tokenizer(list(texts))
+        if self._onnx is not None:
+            return l2_normalize(self._onnx.encode_text(tokens.numpy()))
         with self._torch.inference_mode():
-            features = self._model.encode_text(tokens)
+            features = self._model.encode_text(tokens.to(self._device))
         return l2_normalize(features.float().cpu().numpy())
 
     def count_tokens(self, text: str) -> int:

@@ -26,6 +26,8 @@ class ModelConfig:
     model_name: str
     pretrained: str
     device: str
+    # torch, onnx or onnx-int8 (open_clip only): how vectors are computed, not which space.
+    runtime: str = "torch"
 
 
 def configured_model() -> ModelConfig:
@@ -35,6 +37,7 @@ def configured_model() -> ModelConfig:
         model_name=settings.OPEN_CLIP_MODEL,
         pretrained=settings.OPEN_CLIP_PRETRAINED,
         device=_device(settings.EMBEDDING_DEVICE),
+        runtime=settings.EMBEDDING_RUNTIME,
     )
 
 
@@ -63,7 +66,8 @@ def _build(config: ModelConfig) -> Embedder:
         from media_index.embedding.open_clip_backend import OpenClipEmbedder
         from media_index.embedding.weights import resolve_open_clip
 
-        return OpenClipEmbedder(resolve_open_clip(config.model_name, config.pretrained), device=config.device)
+        return OpenClipEmbedder(resolve_open_clip(config.model_name, config.pretrained), device=config.device,
+                                runtime=config.runtime)  # fmt: skip
     if config.backend == "bge_m3":
         from media_index.embedding.bge_m3_backend import BgeM3Embedder, resolve_bge_m3
 

@@ -83,6 +83,7 @@ def space_config(space: EmbeddingSpace) -> ModelConfig:
         model_name=space.model_name,
         pretrained=space.pretrained,
         device=configured_model().device,
+        runtime=configured_model().runtime if space.backend == "open_clip" else "torch",
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Git-ignored folder for everything the embedded stack writes (database, broker, uploads).
@@ -211,6 +212,12 @@ OPEN_CLIP_MODEL = env.str("OPEN_CLIP_MODEL", default="demo-clip")
 OPEN_CLIP_PRETRAINED = env.str("OPEN_CLIP_PRETRAINED", default="demo")
 # "cpu", "cuda" or "auto" (cuda when available).
 EMBEDDING_DEVICE = env.str("EMBEDDING_DEVICE", default="cpu")
+# How open_clip vectors are computed: "torch", "onnx" (ONNX Runtime, fp32, same vectors
+# within 1e-4) or "onnx-int8" (dynamically quantised; see docs/BENCHMARKS.md for its
+# speed and quality). ONNX files are exported on first use into MODEL_DIR/onnx/.
+EMBEDDING_RUNTIME = env.str("EMBEDDING_RUNTIME", default="torch")
+if EMBEDDING_RUNTIME not in ("torch", "onnx", "onnx-int8"):
+    raise ImproperlyConfigured(f"EMBEDDING_RUNTIME must be torch, onnx or onnx-int8, not {EMBEDDING_RUNTIME!r}.")
 # Optional text-only space for notes, searched alongside the image-text space: "" (none)
 # or "bge_m3" (FlagEmbedding's BGEM3FlagModel: dense vectors plus learned lexical weights).
 TEXT_EMBEDDING_BACKEND = env.str("TEXT_EMBEDDING_BACKEND", default="")
