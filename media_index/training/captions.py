@@ -10,7 +10,7 @@ import random
 from collections.abc import Sequence
 from typing import Literal
 
-from .concepts import Concept
+from .concepts import COLOURS, Concept
 
 Language = Literal["en", "zh"]
 
@@ -31,6 +31,16 @@ ZH_SHORT = (
     "一张{a}的{n}的照片", "{n}的图片", "我的{n}", "这是一{m}{n}", "看这{m}{n}", "{n}的照片",
     "一幅{n}的画", "卡通{n}", "{n}表情", "一{m}{a}的{n}",
 )
+# Short captions that name the object's colour ({c}), used for pictures whose object has
+# one ("a red car", "红色的汽车"), so colour words in queries mean something.
+EN_COLOUR_SHORT = (
+    "a {c} {n}", "{c} {n}", "the {c} {n}", "a photo of a {c} {n}", "a {a} {c} {n}", "a picture of a {c} {n}",
+    "my {c} {n}", "a {c} {n} emoji",
+)
+ZH_COLOUR_SHORT = ("{c}的{n}", "一{m}{c}的{n}", "{c}{n}", "一张{c}的{n}的照片", "{a}的{c}{n}", "我的{c}{n}")
+# Share of single-object captions that name a known colour.
+COLOUR_CAPTION_PROBABILITY = 0.35
+
 # Notes that fit any concept.
 EN_NOTES = (
     "Saw a {n} today on the way home.",
@@ -72,7 +82,7 @@ EN_CATEGORY_NOTES = {
     "vehicle": (
         "We took the {n} to the city last summer.",
         "Dad fixed the {n} in the garage on Sunday.",
-        "A red {n} was parked outside our house.",
+        "A {n} was parked outside our house.",
     ),
     "object": (
         "I left my {n} at the office again.",
@@ -167,6 +177,17 @@ def _fix_en_articles(text: str) -> str:
     return " ".join(words)
 
 
+def colour_caption(concept: Concept, colour: str, rng: random.Random, language: Language) -> str:
+    """A short caption naming the object's colour, such as "a red car" or "红色的汽车"."""
+    en_colour, zh_colour = COLOURS[colour]
+    if language == "en":
+        text = rng.choice(EN_COLOUR_SHORT).format(n=rng.choice(concept.en), a=rng.choice(EN_ADJECTIVES), c=en_colour)
+        return _fix_en_articles(text)
+    return rng.choice(ZH_COLOUR_SHORT).format(
+        n=rng.choice(concept.zh), a=rng.choice(ZH_ADJECTIVES), m=concept.zh_measure, c=zh_colour
+    )
+
+
 def short_caption(concept: Concept, rng: random.Random, language: Language) -> str:
     """A short description or query such as "a cute puppy" or "一只可爱的小狗"."""
     if language == "en":
@@ -207,11 +228,24 @@ def group_caption(concepts: Sequence[Concept], rng: random.Random, language: Lan
     return template.format(list=listed)
 
 
-def caption(concepts: Sequence[Concept], rng: random.Random, *, note_probability: float = 0.3) -> str:
-    """A random caption for a picture of ``concepts``: either language, short or a note."""
+def caption(
+    concepts: Sequence[Concept],
+    rng: random.Random,
+    *,
+    note_probability: float = 0.3,
+    colours: Sequence[str | None] | None = None,
+) -> str:
+    """A random caption for a picture of ``concepts``: either language, short or a note.
+
+    ``colours`` (from ``render.render_scene``) lets a single-object caption name the
+    object's colour now and then.
+    """
     language: Language = rng.choice(("en", "zh"))
     if len(concepts) > 1:
         return group_caption(concepts, rng, language)
     if rng.random() < note_probability:
         return note(concepts[0], rng, language)
+    colour = colours[0] if colours else None
+    if colour is not None and rng.random() < COLOUR_CAPTION_PROBABILITY:
+        return colour_caption(concepts[0], colour, rng, language)
     return short_caption(concepts[0], rng, language)

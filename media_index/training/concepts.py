@@ -24,6 +24,12 @@ class Concept:
     category: Category
     # A shape render.py can draw instead of an emoji, so e.g. "heart" also matches drawn hearts.
     drawn: str | None = None
+    # The dominant colour of each emoji (aligned with ``emoji``), where it has one that a
+    # person would name ("a red car" is the 🚗, not the 🚙); None where it has none.
+    colours: tuple[str | None, ...] = ()
+
+    def colour_of(self, variant: int) -> str | None:
+        return self.colours[variant] if variant < len(self.colours) else None
 
 
 def _c(
@@ -35,10 +41,13 @@ def _c(
     category: Category,
     drawn: str | None = None,
 ) -> Concept:
-    # Space-separated emoji, "|"-separated names: keeps the table below one line per concept.
+    # Space-separated emoji, each optionally ":colour", "|"-separated names: keeps the
+    # table below one line per concept.
+    glyphs = [token.partition(":") for token in emoji.split()]
     return Concept(
         key=key,
-        emoji=tuple(emoji.split()),
+        emoji=tuple(glyph for glyph, _, _ in glyphs),
+        colours=tuple(colour or None for _, _, colour in glyphs),
         en=tuple(en.split("|")),
         zh=tuple(zh.split("|")),
         zh_measure=zh_measure,
@@ -61,15 +70,15 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("butterfly", "🦋", "butterfly", "蝴蝶", "只", "animal"),
     _c("turtle", "🐢", "turtle|tortoise", "乌龟|海龟", "只", "animal"),
     _c("dinosaur", "🦖 🦕", "dinosaur|t-rex", "恐龙", "只", "animal"),
-    _c("apple", "🍎 🍏", "apple", "苹果", "个", "food"),
-    _c("banana", "🍌", "banana", "香蕉", "根", "food"),
-    _c("strawberry", "🍓", "strawberry", "草莓", "颗", "food"),
+    _c("apple", "🍎:red 🍏:green", "apple", "苹果", "个", "food"),
+    _c("banana", "🍌:yellow", "banana", "香蕉", "根", "food"),
+    _c("strawberry", "🍓:red", "strawberry", "草莓", "颗", "food"),
     _c("pizza", "🍕", "pizza|slice of pizza", "披萨|比萨", "块", "food"),
     _c("cake", "🎂 🍰", "cake|birthday cake", "蛋糕|生日蛋糕", "块", "food"),
     _c("ice_cream", "🍦 🍨", "ice cream|ice cream cone", "冰淇淋|雪糕", "个", "food"),
     _c("hamburger", "🍔", "hamburger|burger", "汉堡|汉堡包", "个", "food"),
     _c("coffee", "☕", "coffee|cup of coffee", "咖啡|一杯咖啡", "杯", "food"),
-    _c("car", "🚗 🚙 🚕", "car|automobile|taxi", "汽车|小汽车|车", "辆", "vehicle"),
+    _c("car", "🚗:red 🚙:blue 🚕:yellow", "car|automobile|taxi", "汽车|小汽车|车", "辆", "vehicle"),
     _c("bus", "🚌", "bus", "公交车|巴士|公共汽车", "辆", "vehicle"),
     _c("bicycle", "🚲", "bicycle|bike", "自行车|单车", "辆", "vehicle"),
     _c("train", "🚆 🚂", "train|locomotive", "火车|列车", "列", "vehicle"),
@@ -77,7 +86,7 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("boat", "⛵ 🚤", "boat|sailboat|ship", "船|小船|帆船", "艘", "vehicle"),
     _c("rocket", "🚀", "rocket|spaceship", "火箭|宇宙飞船", "枚", "vehicle"),
     _c("house", "🏠 🏡", "house|home", "房子|房屋|家", "栋", "object"),
-    _c("book", "📖 📚 📕", "book|storybook", "书|书本", "本", "object"),
+    _c("book", "📖 📚 📕:red", "book|storybook", "书|书本", "本", "object"),
     _c("guitar", "🎸", "guitar", "吉他", "把", "object"),
     _c("phone", "📱 ☎️", "phone|smartphone|telephone", "手机|电话", "部", "object"),
     _c("computer", "💻 🖥️", "computer|laptop", "电脑|笔记本电脑|计算机", "台", "object"),
@@ -89,7 +98,7 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("gift", "🎁", "gift|present", "礼物|礼盒", "份", "object"),
     _c("robot", "🤖", "robot", "机器人", "个", "object"),
     _c("tree", "🌳 🌲", "tree|pine tree", "树|大树|松树", "棵", "nature"),
-    _c("flower", "🌸 🌻 🌷 🌹", "flower|blossom|rose", "花|花朵|鲜花", "朵", "nature"),
+    _c("flower", "🌸:pink 🌻:yellow 🌷:pink 🌹:red", "flower|blossom|rose", "花|花朵|鲜花", "朵", "nature"),
     _c("sun", "☀️ 🌞", "sun|sunshine", "太阳|阳光", "个", "nature", drawn="sun"),
     _c("moon", "🌙 🌕", "moon|crescent moon", "月亮|月", "个", "nature", drawn="moon"),
     _c("mountain", "⛰️ 🏔️ 🗻", "mountain|mountain peak", "山|高山|雪山", "座", "nature"),
@@ -98,8 +107,17 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("snowman", "⛄ ☃️", "snowman", "雪人", "个", "nature"),
     _c("baby", "👶", "baby|infant", "宝宝|婴儿|小宝宝", "个", "person"),
     _c("ghost", "👻", "ghost", "幽灵|鬼", "个", "symbol"),
-    _c("heart", "❤️ 💖 💙", "heart|love heart", "爱心|心|心形", "颗", "symbol", drawn="heart"),
-    _c("star", "⭐ 🌟", "star", "星星|星", "颗", "symbol", drawn="star"),
+    _c("heart", "❤️:red 💖:pink 💙:blue", "heart|love heart", "爱心|心|心形", "颗", "symbol", drawn="heart"),
+    _c("star", "⭐:yellow 🌟:yellow", "star", "星星|星", "颗", "symbol", drawn="star"),
 )
 
 CONCEPTS_BY_KEY: dict[str, Concept] = {concept.key: concept for concept in CONCEPTS}
+
+# Colour words the captions use, English and Chinese ("a red car", "红色的汽车").
+COLOURS: dict[str, tuple[str, str]] = {
+    "red": ("red", "红色"),
+    "blue": ("blue", "蓝色"),
+    "yellow": ("yellow", "黄色"),
+    "green": ("green", "绿色"),
+    "pink": ("pink", "粉色"),
+}

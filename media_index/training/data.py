@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from .captions import caption
 from .concepts import Concept
-from .render import render_picture
+from .render import render_scene
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ class GeneratedPairs(Dataset[GroupedPair]):
     the dataset shows every picture ``captions_per_image`` times, with different words, in
     an order fixed by the sampler's seed.
 
-    Items carry a group id, equal for pictures of the same set of concepts: with ~50
+    Items carry a group id, equal for pictures of the same set of concepts (and, for one
+    object, the same named colour): with ~50
     concepts a batch of 128 holds several pictures of each, and without the ids the loss
     would treat "a cute puppy" as wrong for every puppy but one.
     """
@@ -85,8 +86,9 @@ class GeneratedPairs(Dataset[GroupedPair]):
         self.captions_per_image = captions_per_image
         self.note_probability = note_probability
         self.scenes: list[list[Concept]] = []
+        self.colours: list[list[str | None]] = []
         self.groups: list[int] = []
-        group_ids: dict[frozenset[str], int] = {}
+        group_ids: dict[tuple[frozenset[str], str | None], int] = {}
         self.pixels = np.empty((num_images, image_size, image_size, 3), dtype=np.uint8)
         for index in tqdm(range(num_images), desc="rendering pictures", disable=not progress):
             chosen, render_seed = scene_concepts(
@@ -96,10 +98,13 @@ class GeneratedPairs(Dataset[GroupedPair]):
                 multi_object_probability=multi_object_probability,
                 max_objects=max_objects,
             )
+            picture, colours = render_scene(chosen, render_seed, size=image_size)
             self.scenes.append(chosen)
-            signature = frozenset(concept.key for concept in chosen)
+            self.colours.append(colours)
+            # A red car and a blue car are different groups: their captions may name the colour.
+            signature = (frozenset(concept.key for concept in chosen), colours[0] if len(chosen) == 1 else None)
             self.groups.append(group_ids.setdefault(signature, len(group_ids)))
-            self.pixels[index] = np.asarray(render_picture(chosen, render_seed, size=image_size))
+            self.pixels[index] = np.asarray(picture)
 
     def __len__(self) -> int:
         return self.num_images * self.captions_per_image
@@ -107,7 +112,9 @@ class GeneratedPairs(Dataset[GroupedPair]):
     def __getitem__(self, index: int) -> GroupedPair:
         image_index = index % self.num_images
         rng = random.Random(f"caption:{self.seed}:{index}")
-        text = caption(self.scenes[image_index], rng, note_probability=self.note_probability)
+        text = caption(
+            self.scenes[image_index], rng, note_probability=self.note_probability, colours=self.colours[image_index]
+        )
         return Image.fromarray(self.pixels[image_index], "RGB"), text, self.groups[image_index]
 
 

@@ -16,11 +16,30 @@ from torch import nn
 
 from .captions import note
 from .concepts import Concept
-from .render import render_picture
+from .render import render_scene
 from .train import Preprocess, Tokenizer
 
 # Default held-out seed: far from the small seeds used for training pools.
 HELD_OUT_SEED = 1_000_003
+
+
+# The queries the acceptance names, plus more colours: (query, language, concept key, colour).
+# A picture is relevant when it shows the concept and, where a colour is named, in that colour.
+NAMED_QUERIES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("a cute puppy", "en", "dog", None),
+    ("puppy", "en", "dog", None),
+    ("cute kitten", "en", "cat", None),
+    ("a red car", "en", "car", "red"),
+    ("a blue car", "en", "car", "blue"),
+    ("a yellow car", "en", "car", "yellow"),
+    ("a green apple", "en", "apple", "green"),
+    ("a red apple", "en", "apple", "red"),
+    ("可爱的小狗", "zh", "dog", None),
+    ("小狗", "zh", "dog", None),
+    ("红色的汽车", "zh", "car", "red"),
+    ("蓝色的汽车", "zh", "car", "blue"),
+    ("绿色的苹果", "zh", "apple", "green"),
+)
 
 
 def en_query(concept: Concept) -> str:
@@ -67,14 +86,50 @@ def _precision_recall_at_k(
 
 def held_out_gallery(
     concepts: Sequence[Concept], *, images_per_concept: int, seed: int, image_size: int
-) -> tuple[list[Image.Image], list[str]]:
-    """Single-object pictures of every concept, rendered from ``seed``, with their labels."""
-    images, labels = [], []
+) -> tuple[list[Image.Image], list[str], list[str | None]]:
+    """Single-object pictures of every concept, rendered from ``seed``, with their labels
+    and the object's colour name (None where it has none)."""
+    images, labels, colours = [], [], []
     for index in range(images_per_concept):
         for position, concept in enumerate(concepts):
-            images.append(render_picture([concept], seed * 7919 + index * len(concepts) + position, size=image_size))
+            picture, colour = render_scene([concept], seed * 7919 + index * len(concepts) + position, size=image_size)
+            images.append(picture)
             labels.append(concept.key)
+            colours.append(colour[0])
+    return images, labels, colours
+
+
+def colour_gallery(
+    concepts: Sequence[Concept], *, images_per_variant: int, seed: int, image_size: int
+) -> tuple[list[Image.Image], list[tuple[str, str | None]]]:
+    """``images_per_variant`` pictures of every coloured emoji (every red car, blue car...),
+    labelled (concept key, colour), so each colour query has enough relevant pictures."""
+    images, labels = [], []
+    for position, concept in enumerate(concepts):
+        for variant, colour in enumerate(concept.colours):
+            if colour is None:
+                continue
+            for index in range(images_per_variant):
+                picture_seed = (seed + 17) * 104_729 + (position * 16 + variant) * 1_000 + index
+                picture, colours = render_scene([concept], picture_seed, size=image_size, variants=[variant])
+                images.append(picture)
+                labels.append((concept.key, colours[0]))
     return images, labels
+
+
+def _named_query_precision(
+    queries: torch.Tensor, named: Sequence[tuple[str, str, str, str | None]], gallery: torch.Tensor,
+    labels: Sequence[tuple[str, str | None]], k: int,
+) -> dict[str, float]:
+    top = (queries @ gallery.T).topk(min(k, gallery.shape[0]), dim=1).indices
+    scores = {}
+    for row, (text, _, key, colour) in enumerate(named):
+        hits = sum(
+            1 for index in top[row].tolist()
+            if labels[index][0] == key and (colour is None or labels[index][1] == colour)
+        )
+        scores[text] = hits / k
+    return scores
 
 
 def evaluate_retrieval(
@@ -102,11 +157,16 @@ def evaluate_retrieval(
     - ``note_to_image_p@k``: notes (half English, half Chinese) as queries over the pictures.
     - ``image_to_note_p@k``: pictures as queries over the notes.
     - ``query_to_note_p@k``: the English and Chinese queries over the notes (text to text).
+    - ``image_to_image_p@k``: new pictures (another seed) as queries over the gallery;
+      relevant = same concept.
+    - ``named_p@k``: {query: p@k} for ``NAMED_QUERIES`` (only those whose concepts are
+      among ``concepts``) over the gallery plus ``colour_gallery``; colour queries count
+      only pictures in that colour. ``named_en_p@k`` / ``named_zh_p@k`` are their means.
     With ``per_concept``, adds ``per_concept``: {key: {"en": p@k, "zh": p@k}} for diagnosis.
     """
     was_training = model.training
     model.eval()
-    images, image_labels = held_out_gallery(
+    images, image_labels, image_colours = held_out_gallery(
         concepts, images_per_concept=images_per_concept, seed=seed, image_size=image_size
     )
     rng = random.Random(f"notes:{seed}")
@@ -137,6 +197,31 @@ def evaluate_retrieval(
         ("query_to_note", query_vectors, keys + keys, note_vectors, note_labels),
     ):
         metrics[f"{name}_p@{k}"], _ = _precision_recall_at_k(queries, items, query_labels, item_labels, k)
+
+    query_images, query_labels_i2i, _ = held_out_gallery(
+        concepts, images_per_concept=1, seed=seed + 1, image_size=image_size
+    )
+    query_image_vectors = _embed_images(model, preprocess, query_images, batch_size)
+    metrics[f"image_to_image_p@{k}"], _ = _precision_recall_at_k(
+        query_image_vectors, image_vectors, query_labels_i2i, image_labels, k
+    )
+
+    named = [entry for entry in NAMED_QUERIES if entry[2] in set(keys)]
+    if named:
+        coloured, coloured_labels = colour_gallery(
+            concepts, images_per_variant=images_per_concept, seed=seed, image_size=image_size
+        )
+        gallery = image_vectors
+        if coloured:
+            gallery = torch.cat([image_vectors, _embed_images(model, preprocess, coloured, batch_size)])
+        labels = list(zip(image_labels, image_colours)) + coloured_labels
+        named_vectors = _embed_texts(model, tokenizer, [text for text, *_ in named], batch_size)
+        scores = _named_query_precision(named_vectors, named, gallery, labels, k)
+        metrics[f"named_p@{k}"] = scores
+        for language in ("en", "zh"):
+            values = [scores[text] for text, lang, *_ in named if lang == language]
+            if values:
+                metrics[f"named_{language}_p@{k}"] = sum(values) / len(values)
 
     if per_concept:
         metrics["per_concept"] = {}

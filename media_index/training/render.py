@@ -124,16 +124,22 @@ def _shape_points(shape: str, edge: int) -> list[tuple[float, float]]:
     raise ValueError(f"unknown shape {shape!r}")
 
 
-def _drawn_object(shape: str, rng: random.Random) -> Image.Image:
-    """A concept drawn as a flat shape (heart, star, sun, moon) in a plausible colour."""
+def _drawn_object(shape: str, rng: random.Random) -> tuple[Image.Image, str | None]:
+    """A concept drawn as a flat shape (heart, star, sun, moon) in a plausible colour, and
+    that colour's name where captions may use it."""
     edge = GLYPH_EDGE
+    name: str | None = None
     image = Image.new("RGBA", (edge, edge), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     if shape == "heart":
-        colour = rng.choice(((220, 20, 60), (255, 105, 180), (200, 0, 0), (255, 60, 120)))
+        colour, name = rng.choice(
+            (((220, 20, 60), "red"), ((255, 105, 180), "pink"), ((200, 0, 0), "red"), ((255, 60, 120), "pink"))
+        )
         draw.polygon(_shape_points("heart", edge), fill=colour)
     elif shape == "star":
-        colour = rng.choice(((255, 215, 0), (255, 190, 0), (250, 230, 80), (255, 165, 0)))
+        colour, name = rng.choice(
+            (((255, 215, 0), "yellow"), ((255, 190, 0), "yellow"), ((250, 230, 80), "yellow"), ((255, 165, 0), None))
+        )
         draw.polygon(_shape_points("star", edge), fill=colour)
     elif shape == "sun":
         colour = rng.choice(((255, 200, 0), (255, 170, 0), (255, 220, 60)))
@@ -151,7 +157,7 @@ def _drawn_object(shape: str, rng: random.Random) -> Image.Image:
         draw.ellipse([edge * 0.35, edge * 0.02, edge * 1.1, edge * 0.78], fill=(0, 0, 0, 0))
     else:
         raise ValueError(f"unknown shape {shape!r}")
-    return image.crop(image.getbbox())
+    return image.crop(image.getbbox()), name
 
 
 def _draw_distractor(image: Image.Image, rng: random.Random) -> None:
@@ -177,11 +183,14 @@ def _draw_distractor(image: Image.Image, rng: random.Random) -> None:
     image.alpha_composite(overlay)
 
 
-def _object_sprite(concept: Concept, rng: random.Random) -> Image.Image:
-    if concept.drawn is not None and rng.random() < DRAWN_SHAPE_PROBABILITY:
-        sprite = _drawn_object(concept.drawn, rng)
+def _object_sprite(concept: Concept, rng: random.Random, variant: int | None) -> tuple[Image.Image, str | None]:
+    if variant is None and concept.drawn is not None and rng.random() < DRAWN_SHAPE_PROBABILITY:
+        sprite, colour = _drawn_object(concept.drawn, rng)
     else:
-        sprite = emoji_glyph(rng.choice(concept.emoji))
+        if variant is None:
+            # randrange draws exactly like choice(), so pictures stay the same for a seed.
+            variant = rng.randrange(len(concept.emoji))
+        sprite, colour = emoji_glyph(concept.emoji[variant]), concept.colour_of(variant)
     if rng.random() < 0.5:
         sprite = ImageOps.mirror(sprite)
     if rng.random() < 0.5:
@@ -191,14 +200,25 @@ def _object_sprite(concept: Concept, rng: random.Random) -> Image.Image:
         rgb = ImageEnhance.Color(rgb).enhance(rng.uniform(0.6, 1.3))
         sprite = rgb.convert("RGBA")
         sprite.putalpha(alpha)
-    return sprite
+    return sprite, colour
 
 
 def render_picture(concepts: Sequence[Concept], seed: int, *, size: int = 64) -> Image.Image:
     """A size x size RGB picture showing each of ``concepts`` once; same seed, same pixels."""
+    return render_scene(concepts, seed, size=size)[0]
+
+
+def render_scene(
+    concepts: Sequence[Concept], seed: int, *, size: int = 64, variants: Sequence[int | None] | None = None
+) -> tuple[Image.Image, list[str | None]]:
+    """``render_picture`` plus the colour name of each object (None where it has no named
+    colour). ``variants`` pins which emoji of each concept is drawn (None: random)."""
     if not concepts:
         raise ValueError("a picture needs at least one concept")
+    if variants is None:
+        variants = [None] * len(concepts)
     rng = random.Random(seed)
+    colours: list[str | None] = []
     image = _background(rng, size).convert("RGBA")
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
         _draw_distractor(image, rng)
@@ -211,8 +231,9 @@ def render_picture(concepts: Sequence[Concept], seed: int, *, size: int = 64) ->
     cells = [(column, row) for row in range(rows) for column in range(columns)]
     rng.shuffle(cells)
     cell_w, cell_h = size / columns, size / rows
-    for concept, (column, row) in zip(concepts, cells):
-        sprite = _object_sprite(concept, rng)
+    for concept, variant, (column, row) in zip(concepts, variants, cells):
+        sprite, colour = _object_sprite(concept, rng, variant)
+        colours.append(colour)
         cell_edge = min(cell_w, cell_h)
         scale = rng.uniform(0.55, 0.95) if count == 1 else rng.uniform(0.7, 1.0)
         edge = max(6, round(cell_edge * scale))
@@ -231,4 +252,4 @@ def render_picture(concepts: Sequence[Concept], seed: int, *, size: int = 64) ->
 
     if rng.random() < 0.15:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
-    return image.convert("RGB")
+    return image.convert("RGB"), colours

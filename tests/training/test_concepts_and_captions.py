@@ -57,3 +57,16 @@ def test_captions_are_deterministic_for_a_seed_and_mix_languages():
     second = [caption([CONCEPTS_BY_KEY["dog"]], random.Random(seed)) for seed in range(50)]
     assert first == second
     assert any(text.isascii() for text in first) and any(not text.isascii() for text in first)
+
+
+def test_colour_captions_name_the_colour_the_picture_shows():
+    from media_index.training.render import render_scene
+
+    car = CONCEPTS_BY_KEY["car"]
+    picture, colours = render_scene([car], seed=3, variants=[car.colours.index("red")])
+    rng = random.Random(0)
+    texts = {caption([car], rng, note_probability=0.0, colours=colours) for _ in range(200)}
+
+    assert colours == ["red"] and picture.size == (64, 64)
+    assert any("red" in text for text in texts) and any("红色" in text for text in texts)
+    assert not any(word in text for text in texts for word in ("blue", "yellow", "蓝色", "黄色"))

@@ -15,6 +15,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,47 +67,73 @@ class Command(BaseCommand):
         parser.add_argument("--random-vit-b-32", action="store_true",
                             help="ViT-B-32 with random weights saved to a temporary checkpoint and loaded "
                                  "through the normal path: the real model's speed, no meaningful vectors")  # fmt: skip
+        parser.add_argument("--runtimes", default="torch",
+                            help="comma-separated: torch,onnx,onnx-int8 (compared in one run)")  # fmt: skip
+        parser.add_argument("--quality", action="store_true",
+                            help="also measure text->image recall@5 on the demo model's held-out gallery")  # fmt: skip
         parser.add_argument("--out", type=Path, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
         import torch
 
-        if options["random_vit_b_32"]:
-            label, embedder = "ViT-B-32 (random weights, speed only)", self._random_vit_b_32()
-        else:
-            config = configured_model()
-            label, embedder = f"{config.model_name}/{config.pretrained}", get_embedder(config)
+        runtimes = [name.strip() for name in options["runtimes"].split(",") if name.strip()]
         images, texts = _pictures(options["images"], 0), _texts(options["texts"], 1)
         batch = options["batch_size"]
+        rows = []
+        label = ""
+        for runtime in runtimes:
+            if options["random_vit_b_32"]:
+                label, embedder = "ViT-B-32 (random weights, speed only)", self._random_vit_b_32(runtime)
+            else:
+                config = replace(configured_model(), runtime=runtime)
+                label, embedder = f"{config.model_name}/{config.pretrained}", get_embedder(config)
+            row = {
+                "runtime": runtime,
+                "images_per_s_single": _rate(embedder.embed_images, images, 1),
+                "images_per_s_batched": _rate(embedder.embed_images, images, batch),
+                "texts_per_s_single": _rate(embedder.embed_texts, texts, 1),
+                "texts_per_s_batched": _rate(embedder.embed_texts, texts, batch),
+            }
+            row["image_speedup"] = row["images_per_s_batched"] / row["images_per_s_single"]
+            row["text_speedup"] = row["texts_per_s_batched"] / row["texts_per_s_single"]
+            if options["quality"]:
+                row["recall@5"] = _quality(embedder)
+            rows.append(row)
+        baseline = rows[0]
+        for row in rows:
+            for key in ("images_per_s_single", "images_per_s_batched", "texts_per_s_single", "texts_per_s_batched"):
+                row[f"{key}_vs_{baseline['runtime']}"] = row[key] / baseline[key]
         result = {
             "model": label,
+            "command": "python manage.py bench_embedding " + " ".join(
+                f"--{name.replace('_', '-')}" + ("" if value is True else f" {value}")
+                for name, value in options.items()
+                if name in ("images", "texts", "batch_size", "random_vit_b_32", "runtimes", "quality") and value
+            ),
             "dimension": embedder.spec.dimension,
             "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                         "platform": platform.platform(), "torch": torch.__version__},  # fmt: skip
             "batch_size": batch,
             "images": len(images),
             "texts": len(texts),
-            "images_per_s_single": _rate(embedder.embed_images, images, 1),
-            "images_per_s_batched": _rate(embedder.embed_images, images, batch),
-            "texts_per_s_single": _rate(embedder.embed_texts, texts, 1),
-            "texts_per_s_batched": _rate(embedder.embed_texts, texts, batch),
+            "runs": rows,
         }
-        result["image_speedup"] = result["images_per_s_batched"] / result["images_per_s_single"]
-        result["text_speedup"] = result["texts_per_s_batched"] / result["texts_per_s_single"]
-        out = options["out"] or RESULTS_DIR / ("embedding-vit-b-32-random.json" if options["random_vit_b_32"]
-                                               else "embedding-configured.json")  # fmt: skip
+        default_name = "embedding-vit-b-32-random.json" if options["random_vit_b_32"] else "embedding-configured.json"
+        out = options["out"] or RESULTS_DIR / default_name
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")
-        self.stdout.write(
-            f"{label}, batch {batch}, {result['machine']['cpu_count']} CPUs\n"
-            f"  images/s: one at a time {result['images_per_s_single']:.1f}, batched "
-            f"{result['images_per_s_batched']:.1f} ({result['image_speedup']:.2f}x)\n"
-            f"  texts/s:  one at a time {result['texts_per_s_single']:.1f}, batched "
-            f"{result['texts_per_s_batched']:.1f} ({result['text_speedup']:.2f}x)\n"
-            f"  written to {out}"
-        )
+        self.stdout.write(f"{label}, batch {batch}, {result['machine']['cpu_count']} CPUs")
+        for row in rows:
+            quality = f", recall@5 {row['recall@5']:.3f}" if "recall@5" in row else ""
+            self.stdout.write(
+                f"  {row['runtime']:<10} images/s {row['images_per_s_single']:.1f} single, "
+                f"{row['images_per_s_batched']:.1f} batched ({row['image_speedup']:.2f}x); texts/s "
+                f"{row['texts_per_s_single']:.1f} single, {row['texts_per_s_batched']:.1f} batched "
+                f"({row['text_speedup']:.2f}x){quality}"
+            )
+        self.stdout.write(f"  written to {out}")
 
-    def _random_vit_b_32(self) -> Embedder:
+    def _random_vit_b_32(self, runtime: str = "torch") -> Embedder:
         import open_clip
         import torch
 
@@ -117,4 +144,24 @@ class Command(BaseCommand):
         with tempfile.TemporaryDirectory() as folder:
             checkpoint = Path(folder) / "random-vit-b-32.pt"
             torch.save(model.state_dict(), checkpoint)
-            return OpenClipEmbedder(OpenClipWeights("ViT-B-32", "random-for-benchmark", checkpoint))
+            return OpenClipEmbedder(OpenClipWeights("ViT-B-32", "random-for-benchmark", checkpoint), runtime=runtime)
+
+
+def _quality(embedder: Embedder, k: int = 5) -> float:
+    """Mean text->image recall@k of "a cute <x>" / "可爱的<x>" over the demo model's held-out
+    gallery (5 pictures per concept, so recall@5 = precision@5): the same gallery the
+    model card reports, embedded through this embedder (and so this runtime)."""
+    import numpy as np
+
+    from media_index.training.concepts import CONCEPTS
+    from media_index.training.evaluate import HELD_OUT_SEED, en_query, held_out_gallery, zh_query
+
+    gallery, labels, _ = held_out_gallery(CONCEPTS, images_per_concept=5, seed=HELD_OUT_SEED, image_size=64)
+    pictures = embedder.embed_images(gallery)
+    recalls = []
+    for make_query in (en_query, zh_query):
+        queries = embedder.embed_texts([make_query(concept) for concept in CONCEPTS])
+        top = np.argsort(-(queries @ pictures.T), axis=1)[:, :k]
+        for row, concept in enumerate(CONCEPTS):
+            recalls.append(sum(labels[index] == concept.key for index in top[row]) / 5)
+    return float(np.mean(recalls))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         import torch
 
+        from media_index.management.commands.evaluate_demo_model import format_metrics
         from media_index.training.demo import train_demo_model
 
         torch.set_num_threads(options["threads"])
@@ -35,8 +35,7 @@ class Command(BaseCommand):
             options["out"], seed=options["seed"], steps=options["steps"], batch_size=options["batch_size"],
             lr=options["lr"], num_images=options["num_images"], eval_every=options["eval_every"],
         )  # fmt: skip
-        metrics = {name: round(value, 3) for name, value in report["metrics"].items() if isinstance(value, float)}
-        self.stdout.write(json.dumps(metrics, indent=2, ensure_ascii=False))
+        self.stdout.write(format_metrics(report["metrics"]))
         self.stdout.write(self.style.SUCCESS(
             f"Saved {options['out']} ({report['checkpoint']['bytes'] / 1e6:.1f} MB) after "
             f"{report['training']['train_wall_seconds']:.0f}s of training."

@@ -1,0 +1,38 @@
+"""The benchmark commands run end to end at a tiny size (full sizes are for docs/BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+
+@pytest.mark.slow
+def test_bench_embedding_compares_runtimes_and_measures_quality(settings, tmp_path) -> None:
+    settings.MODEL_DIR = tmp_path / "models"
+    out = tmp_path / "embedding.json"
+
+    call_command("bench_embedding", "--images", "4", "--texts", "6", "--batch-size", "2",
+                 "--runtimes", "torch,onnx", "--quality", "--out", str(out))  # fmt: skip
+
+    result = json.loads(out.read_text())
+    torch_run, onnx_run = result["runs"]
+    assert (torch_run["runtime"], onnx_run["runtime"]) == ("torch", "onnx")
+    assert all(run["images_per_s_batched"] > 0 and run["texts_per_s_single"] > 0 for run in result["runs"])
+    assert torch_run["images_per_s_batched_vs_torch"] == 1.0
+    # fp32 ONNX computes the same vectors: the same retrieval quality.
+    assert onnx_run["recall@5"] == pytest.approx(torch_run["recall@5"], abs=0.01)
+    assert torch_run["recall@5"] > 0.8
+    assert "--runtimes torch,onnx" in result["command"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_bench_vectors_runs_on_a_small_table(tmp_path) -> None:
+    out = tmp_path / "vectors.json"
+
+    call_command("bench_vectors", "--rows", "300", "--dim", "16", "--queries", "5", "--out", str(out))
+
+    result = json.loads(out.read_text())
+    assert result and out.stat().st_size > 0
