@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -59,11 +60,20 @@ def _jieba():  # noqa: ANN202 - the jieba module
     return jieba
 
 
-@functools.cache
-def _stemmer():  # noqa: ANN202 - a snowballstemmer stemmer
-    import snowballstemmer
+_local = threading.local()
 
-    return snowballstemmer.stemmer("english")
+
+@functools.lru_cache(maxsize=65_536)
+def _stem(word: str) -> str:
+    # A Snowball stemmer keeps the word being stemmed in the object: sharing one between
+    # the threads of a web worker corrupts it (seen under load). One per thread; the
+    # cache (itself thread-safe) spares most calls anyway.
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def _normalise(text: str) -> str:
@@ -79,7 +89,7 @@ def _latin_terms(word: str, start: int) -> Iterator[Term]:
     for part, offset in parts:
         if part in STOPWORDS or len(part) > MAX_TERM_CHARS:
             continue
-        stem = part if part.isdigit() else _stemmer().stemWord(part)
+        stem = part if part.isdigit() else _stem(part)
         yield Term(stem, offset, offset + len(part))
 
 

@@ -46,3 +46,21 @@ def test_chinese_bigrams_survive_a_wrong_segmentation() -> None:
     # jieba splits "一个大雪人" as 大雪 + 人; the bigram 雪人 is a term all the same.
     assert "雪人" in query_terms("周末带孩子们去山上堆了一个大雪人。")
     assert "一个" not in query_terms("一个大雪人")  # a stopword stays out, bigram or not
+
+
+def test_stemming_is_safe_from_many_threads_at_once() -> None:
+    # Web workers run several threads; a shared Snowball stemmer once corrupted itself under
+    # load (IndexError mid-word). The uncached function is hammered here on purpose.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from media_index.lexical import _stem
+
+    stem = _stem.__wrapped__
+    words = [f"{root}{suffix}" for root in ("puppy", "running", "flower", "invoice", "walking", "happiness")
+             for suffix in ("", "s", "ed", "ing", "ly", "ness")]  # fmt: skip
+    expected = {word: stem(word) for word in words}
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda word: (word, stem(word)), words * 500))
+
+    assert all(result == expected[word] for word, result in results)
