@@ -78,11 +78,18 @@ def export_open_clip(model: Any, tokenizer: Any, image_size: int, folder: Path, 
             logger.info("Exporting %s to ONNX: %s", name, target)
 
             def build(path: str, module: Any = module, example: Any = example, input_name: str = input_name) -> None:
-                with torch.no_grad():
-                    # The TorchScript exporter: the dynamo one needs onnxscript, not installed here.
-                    torch.onnx.export(module.eval(), (example,), path, input_names=[input_name],
-                                      output_names=["features"], opset_version=OPSET, dynamo=False,
-                                      dynamic_axes={input_name: {0: "batch"}, "features": {0: "batch"}})  # fmt: skip
+                # nn.MultiheadAttention's inference fast path (aten::_native_multi_head_attention)
+                # has no ONNX form: export the plain attention maths instead.
+                fastpath = torch.backends.mha.get_fastpath_enabled()
+                torch.backends.mha.set_fastpath_enabled(False)
+                try:
+                    with torch.no_grad():
+                        # The TorchScript exporter: the dynamo one needs onnxscript, not installed here.
+                        torch.onnx.export(module.eval(), (example,), path, input_names=[input_name],
+                                          output_names=["features"], opset_version=OPSET, dynamo=False,
+                                          dynamic_axes={input_name: {0: "batch"}, "features": {0: "batch"}})  # fmt: skip
+                finally:
+                    torch.backends.mha.set_fastpath_enabled(fastpath)
 
             _atomic_export(build, target)
         if int8 and not (folder / _int8_name(name)).exists():

@@ -140,6 +140,8 @@ class Command(BaseCommand):
         from media_index.embedding.open_clip_backend import OpenClipEmbedder
         from media_index.embedding.weights import OpenClipWeights
 
+        # Seeded: the same weights each run, so the ONNX export cached under their hash is reused.
+        torch.manual_seed(0)
         model = open_clip.create_model("ViT-B-32", pretrained=None)
         with tempfile.TemporaryDirectory() as folder:
             checkpoint = Path(folder) / "random-vit-b-32.pt"
