@@ -10,17 +10,22 @@ from django.db import DatabaseError, InterfaceError
 TRANSIENT_ERRORS = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
+# Options of every task that embeds a batch: acknowledged only when done (a killed
+# worker's batch is redelivered), transient failures retried with backoff.
+BATCH_TASK_OPTIONS = {
+    "acks_late": True,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
     # Embedding a batch of 32 takes seconds on a CPU; minutes mean something is stuck.
-    soft_time_limit=600,
-    time_limit=660,
-)
+    "soft_time_limit": 600,
+    "time_limit": 660,
+}
+
+
+@shared_task(**BATCH_TASK_OPTIONS)
 def index_items(item_ids: list[int]) -> dict[str, list[int]]:
     from media_index.services.indexing import items_index
 
@@ -35,16 +40,7 @@ def requeue_stale_items() -> int:
     return len(items_requeue_stale())
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-    soft_time_limit=600,
-    time_limit=660,
-)
+@shared_task(**BATCH_TASK_OPTIONS)
 def embed_into_space(space_id: int, item_ids: list[int]) -> int:
     """One batch of a re-index: embed ready items into a (building) space."""
     from media_index.services.indexing import space_embed_items
