@@ -16,6 +16,8 @@ $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements.txt
+	# FlagEmbedding 1.2.11's sdist lacks a vocabulary file Visualized BGE needs (see the module).
+	$(PY) -m media_index.embedding.eva_clip_setup
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt

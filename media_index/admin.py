@@ -84,7 +84,8 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 class ReindexForm(forms.Form):
-    backend = forms.ChoiceField(choices=[("open_clip", "open_clip"), ("bge_m3", "bge_m3 (notes only)")])
+    backend = forms.ChoiceField(choices=[("open_clip", "open_clip"), ("visualized_bge", "visualized_bge"),
+                                         ("bge_m3", "bge_m3 (notes only)")])  # fmt: skip
     model = forms.CharField(max_length=200, help_text=_("open_clip architecture (ViT-B-32, demo-clip) or BGE-M3 folder"))
     pretrained = forms.CharField(max_length=500, required=False,
                                  help_text=_("open_clip tag or checkpoint path; empty for BGE-M3"))  # fmt: skip
@@ -153,7 +154,7 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
         form = ReindexForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            pretrained = data["pretrained"] or ("local" if data["backend"] == "bge_m3" else "")
+            pretrained = data["pretrained"] or ("local" if data["backend"] != "open_clip" else "")
             begin_reindex.delay(data["backend"], data["model"], pretrained)
             self.message_user(request, _("Re-index queued: the worker loads the model, creates the space and "
                                          "embeds every item. Progress shows in this list."))  # fmt: skip

@@ -32,6 +32,8 @@ class ModelConfig:
 
 def configured_model() -> ModelConfig:
     """The model that settings name for new embedding spaces."""
+    if settings.EMBEDDING_BACKEND == "visualized_bge":
+        return ModelConfig("visualized_bge", settings.VISUALIZED_BGE_MODEL, "local", _device(settings.EMBEDDING_DEVICE))
     return ModelConfig(
         backend=settings.EMBEDDING_BACKEND,
         model_name=settings.OPEN_CLIP_MODEL,
@@ -73,7 +75,11 @@ def _build(config: ModelConfig) -> Embedder:
 
         return BgeM3Embedder(resolve_bge_m3(config.model_name), device=config.device,
                              max_tokens=settings.TEXT_EMBEDDING_MAX_TOKENS)  # fmt: skip
-    raise ModelUnavailable(f"Unknown embedding backend '{config.backend}'. Known: open_clip, bge_m3.")
+    if config.backend == "visualized_bge":
+        from media_index.embedding.visualized_bge_backend import VisualizedBgeEmbedder, resolve_visualized_bge
+
+        return VisualizedBgeEmbedder(resolve_visualized_bge(config.model_name), device=config.device)
+    raise ModelUnavailable(f"Unknown embedding backend '{config.backend}'. Known: open_clip, bge_m3, visualized_bge.")
 
 
 def get_embedder(config: ModelConfig | None = None) -> Embedder:
@@ -104,6 +110,10 @@ def model_status(config: ModelConfig | None = None) -> dict[str, object]:
             checkpoint = resolve_open_clip(config.model_name, config.pretrained).checkpoint
         elif config.backend == "bge_m3":
             checkpoint = resolve_bge_m3(config.model_name).folder
+        elif config.backend == "visualized_bge":
+            from media_index.embedding.visualized_bge_backend import resolve_visualized_bge
+
+            checkpoint = resolve_visualized_bge(config.model_name).weights_file
         else:
             return {**status, "ok": False, "error": f"Unknown embedding backend '{config.backend}'."}
     except ModelUnavailable as exc:

@@ -431,6 +431,23 @@ def _finish(
     return SearchResult(space=space, hits=hits, weaker=weaker, mode=mode)
 
 
+def _query_vector(*, space: EmbeddingSpace, words: str, image: bytes | None) -> Vectors:
+    """The query in ``space``: words, a picture, or both. A model that reads a picture and
+    words together (Visualized BGE) composes them itself; otherwise the two vectors are
+    averaged (normalised mean)."""
+    if image is not None and words:
+        embedder = get_embedder(space_config(space))
+        if hasattr(embedder, "embed_composed"):
+            embed_text_query(space=space, text=words)  # the same checks on the words (length, tokens)
+            return embedder.embed_composed([decode_image(image)], [words])[0]
+    vectors = []
+    if image is not None:
+        vectors.append(embed_image_query(space=space, data=image))
+    if words or image is None:
+        vectors.append(embed_text_query(space=space, text=words))
+    return vectors[0] if len(vectors) == 1 else combine_queries(vectors)
+
+
 def search_by_query(
     *,
     viewer: AbstractBaseUser | AnonymousUser,
@@ -460,12 +477,7 @@ def search_by_query(
         raise InvalidInput(f"The query is {len(words)} characters long; the limit is {QUERY_MAX_CHARS}.")
     if mode == "lexical":
         return _finish(space, rank_lexical(text=words, viewer=viewer, filters=filters), filters, mode=mode)
-    vectors = []
-    if image is not None:
-        vectors.append(embed_image_query(space=space, data=image))
-    if words or image is None:
-        vectors.append(embed_text_query(space=space, text=words))
-    query = vectors[0] if len(vectors) == 1 else combine_queries(vectors)
+    query = _query_vector(space=space, words=words, image=image)
     dense = rank(space=space, query=query, viewer=viewer, filters=filters)
     companions = _text_space_lists(text=words, viewer=viewer, filters=filters, mode=mode)
     if mode == "dense" and not companions:

@@ -218,6 +218,9 @@ EMBEDDING_DEVICE = env.str("EMBEDDING_DEVICE", default="cpu")
 EMBEDDING_RUNTIME = env.str("EMBEDDING_RUNTIME", default="torch")
 if EMBEDDING_RUNTIME not in ("torch", "onnx", "onnx-int8"):
     raise ImproperlyConfigured(f"EMBEDDING_RUNTIME must be torch, onnx or onnx-int8, not {EMBEDDING_RUNTIME!r}.")
+# With EMBEDDING_BACKEND=visualized_bge: the Visualized BGE folder under
+# MODEL_DIR/visualized_bge/ (what 'download_models --visualized-bge' writes) or an absolute path.
+VISUALIZED_BGE_MODEL = env.str("VISUALIZED_BGE_MODEL", default="bge-visualized-base-en")
 # Optional text-only space for notes, searched alongside the image-text space: "" (none)
 # or "bge_m3" (FlagEmbedding's BGEM3FlagModel: dense vectors plus learned lexical weights).
 TEXT_EMBEDDING_BACKEND = env.str("TEXT_EMBEDDING_BACKEND", default="")

@@ -15,6 +15,10 @@ BGE_M3_REPO = "BAAI/bge-m3"
 # The released repository also holds ONNX exports and images we do not use.
 BGE_M3_FILES = ["config.json", "colbert_linear.pt", "sparse_linear.pt", "tokenizer.json", "tokenizer_config.json",
                 "sentencepiece.bpe.model", "special_tokens_map.json"]
+VISUALIZED_BGE_REPO, VISUALIZED_BGE_WEIGHTS = "BAAI/bge-visualized", "Visualized_base_en_v1.5.pth"
+VISUALIZED_BGE_TEXT_REPO = "BAAI/bge-base-en-v1.5"
+VISUALIZED_BGE_TEXT_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
+                             "special_tokens_map.json"]
 # One weights file is enough: the first the repository has.
 BGE_M3_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
@@ -27,12 +31,17 @@ class Command(BaseCommand):
         parser.add_argument("--pretrained", default=None, help="pretrained tag (default: OPEN_CLIP_PRETRAINED)")
         parser.add_argument("--bge-m3", action="store_true",
                             help=f"fetch {BGE_M3_REPO} (the text-only space) into MODEL_DIR/bge_m3/ instead")  # fmt: skip
+        parser.add_argument("--visualized-bge", action="store_true",
+                            help="fetch Visualized BGE (base-en-v1.5) into MODEL_DIR/visualized_bge/ instead")  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         import open_clip
 
         if options["bge_m3"]:
             self._download_bge_m3()
+            return
+        if options["visualized_bge"]:
+            self._download_visualized_bge()
             return
 
         model_name = options["model"] or settings.OPEN_CLIP_MODEL
@@ -98,4 +107,26 @@ class Command(BaseCommand):
             ) from exc
         self.stdout.write(self.style.SUCCESS(
             f"Saved {BGE_M3_REPO} in {target}. Set TEXT_EMBEDDING_BACKEND=bge_m3 to index notes with it."
+        ))  # fmt: skip
+
+    def _download_visualized_bge(self) -> None:
+        from media_index.embedding.visualized_bge_backend import resolve_visualized_bge, visualized_bge_dir
+
+        target = visualized_bge_dir(settings.VISUALIZED_BGE_MODEL)
+        target.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"Downloading {VISUALIZED_BGE_TEXT_REPO} and {VISUALIZED_BGE_WEIGHTS} into {target} ...")
+        try:
+            from huggingface_hub import hf_hub_download, snapshot_download
+
+            snapshot_download(VISUALIZED_BGE_TEXT_REPO, local_dir=target, allow_patterns=VISUALIZED_BGE_TEXT_FILES)
+            hf_hub_download(VISUALIZED_BGE_REPO, VISUALIZED_BGE_WEIGHTS, local_dir=target)
+            resolve_visualized_bge(str(target))
+        except Exception as exc:  # noqa: BLE001 - every network failure gets the same advice
+            raise CommandError(
+                f"Could not download Visualized BGE: {type(exc).__name__}: {exc}\n"
+                f"Download it on a machine with access to the model hub, then copy the folder to {target}."
+            ) from exc
+        self.stdout.write(self.style.SUCCESS(
+            f"Saved Visualized BGE in {target}. Use it with EMBEDDING_BACKEND=visualized_bge, or "
+            f"'manage.py reindex --backend visualized_bge' to switch an existing collection."
         ))  # fmt: skip

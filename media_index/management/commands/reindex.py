@@ -19,7 +19,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--backend", default=None, help="open_clip or bge_m3 (default: EMBEDDING_BACKEND)")
+        parser.add_argument("--backend", default=None,
+                            help="open_clip, visualized_bge or bge_m3 (default: EMBEDDING_BACKEND)")  # fmt: skip
         parser.add_argument("--model", default=None, help="architecture or folder (default: OPEN_CLIP_MODEL)")
         parser.add_argument("--pretrained", default=None,
                             help="open_clip tag or checkpoint path (default: OPEN_CLIP_PRETRAINED)")  # fmt: skip
@@ -40,9 +41,11 @@ class Command(BaseCommand):
                     raise CommandError(f"There is no space {options['space']}.")
             else:
                 backend = options["backend"] or settings.EMBEDDING_BACKEND
-                text_only = backend == "bge_m3"
-                model = options["model"] or (settings.TEXT_EMBEDDING_MODEL if text_only else settings.OPEN_CLIP_MODEL)
-                pretrained = options["pretrained"] or ("local" if text_only else settings.OPEN_CLIP_PRETRAINED)
+                default_model = {"bge_m3": settings.TEXT_EMBEDDING_MODEL,
+                                 "visualized_bge": settings.VISUALIZED_BGE_MODEL}.get(backend, settings.OPEN_CLIP_MODEL)  # fmt: skip
+                model = options["model"] or default_model
+                local = backend in ("bge_m3", "visualized_bge")
+                pretrained = options["pretrained"] or ("local" if local else settings.OPEN_CLIP_PRETRAINED)
                 config = ModelConfig(backend, model, pretrained, configured_model().device)
                 self.stdout.write(f"Loading {config.backend}:{config.model_name}/{config.pretrained} ...")
                 space = space_for_model(config=config)
