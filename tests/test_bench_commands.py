@@ -36,3 +36,28 @@ def test_bench_vectors_runs_on_a_small_table(tmp_path) -> None:
 
     result = json.loads(out.read_text())
     assert result and out.stat().st_size > 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_bench_search_sweeps_ef_and_compares_exact_filtered_and_faiss(tmp_path) -> None:
+    out = tmp_path / "search.json"
+
+    call_command("bench_search", "--sizes", "600", "--dim", "16", "--queries", "5", "--ef", "10,40",
+                 "--out", str(out))  # fmt: skip
+
+    row = json.loads(out.read_text())["sizes"]["600"]
+    assert set(row["hnsw"]) == {"10", "40"} and row["exact"]["recall_at_10"] == 1.0
+    assert set(row["filtered"]) == {"off", "relaxed_order", "strict_order", "exact"}
+    assert row["filtered"]["exact"]["recall_at_10"] == 1.0
+    assert row["faiss"]["exact"]["recall_at_10"] == 1.0 and set(row["faiss"]["hnsw"]) == {"10", "40"}
+
+
+@pytest.mark.slow
+def test_bench_memory_measures_fresh_processes(tmp_path) -> None:
+    out = tmp_path / "memory.json"
+
+    call_command("bench_memory", "--runtimes", "torch", "--out", str(out))
+
+    run = json.loads(out.read_text())["runs"]["torch"]
+    assert 30 < run["django"] < run["model_and_one_query"] <= run["after_batch_of_32_pictures"] * 1.05
