@@ -31,3 +31,17 @@ def test_without_network_it_says_what_to_do(settings, tmp_path, monkeypatch) -> 
     message = str(error.value)
     assert "Network is unreachable" in message
     assert str(tmp_path / "open_clip" / "ViT-B-32__laion2b_s34b_b79k") in message
+
+
+@pytest.mark.parametrize("flag", ["--bge-m3", "--visualized-bge"])
+def test_the_bge_downloads_without_network_say_what_to_do(flag, settings, tmp_path, monkeypatch) -> None:
+    import huggingface_hub
+
+    settings.MODEL_DIR = tmp_path
+
+    def offline(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the network boundary
+        raise OSError("no route to the hub")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(CommandError, match="copy the folder to"):
+        call_command("download_models", flag)

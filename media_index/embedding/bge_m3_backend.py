@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from PIL import Image
 
 from media_index.embedding.base import Embedder, SpaceSpec, Vectors, l2_normalize
+from media_index.embedding.weights import local_model_dir
 from media_index.errors import ModelUnavailable
 
 BACKEND = "bge_m3"
@@ -43,9 +43,7 @@ class BgeM3Weights:
 
 
 def bge_m3_dir(model_name: str) -> Path:
-    """``model_name`` as a folder: absolute, or under MODEL_DIR/bge_m3/."""
-    path = Path(model_name)
-    return path if path.is_absolute() else Path(settings.MODEL_DIR) / "bge_m3" / model_name
+    return local_model_dir("bge_m3", model_name)
 
 
 def resolve_bge_m3(model_name: str) -> BgeM3Weights:

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from PIL import Image
 
 from media_index.embedding.base import Embedder, SpaceSpec, Vectors, l2_normalize
 from media_index.embedding.eva_clip_setup import CONFIGS_DIR, eva_clip_bpe_path
+from media_index.embedding.weights import local_model_dir
 from media_index.errors import ModelUnavailable
 
 BACKEND = "visualized_bge"
@@ -41,8 +41,7 @@ class VisualizedBgeWeights:
 
 
 def visualized_bge_dir(model_name: str) -> Path:
-    path = Path(model_name)
-    return path if path.is_absolute() else Path(settings.MODEL_DIR) / "visualized_bge" / model_name
+    return local_model_dir("visualized_bge", model_name)
 
 
 def resolve_visualized_bge(model_name: str) -> VisualizedBgeWeights:

@@ -36,6 +36,12 @@ class OpenClipWeights:
     quick_gelu: bool = False
 
 
+def local_model_dir(family: str, model_name: str) -> Path:
+    """``model_name`` as a folder: an absolute path as given, else MODEL_DIR/<family>/<model_name>."""
+    path = Path(model_name)
+    return path if path.is_absolute() else Path(settings.MODEL_DIR) / family / model_name
+
+
 def open_clip_dir(model_name: str, pretrained: str) -> Path:
     """The folder under MODEL_DIR that holds one (architecture, tag) pair."""
     return Path(settings.MODEL_DIR) / "open_clip" / f"{model_name}__{pretrained}"

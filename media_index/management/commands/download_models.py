@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +85,23 @@ class Command(BaseCommand):
         urllib.request.urlretrieve(cfg["url"], destination)  # noqa: S310 - URL from open_clip's own table
         return destination
 
+    def _fetch_folder(self, label: str, target: Path, fetch: Callable[[], None], success: str) -> None:
+        """Run ``fetch`` (hub downloads into ``target``) with the same advice for any failure."""
+        target.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"Downloading {label} into {target} ...")
+        try:
+            fetch()
+        except Exception as exc:  # noqa: BLE001 - every network failure gets the same advice
+            raise CommandError(
+                f"Could not download {label}: {type(exc).__name__}: {exc}\n"
+                f"Download it on a machine with access to the model hub, then copy the folder to {target}."
+            ) from exc
+        self.stdout.write(self.style.SUCCESS(f"Saved {label} in {target}. {success}"))
+
     def _download_bge_m3(self) -> None:
         target = bge_m3_dir(settings.TEXT_EMBEDDING_MODEL)
-        target.mkdir(parents=True, exist_ok=True)
-        self.stdout.write(f"Downloading {BGE_M3_REPO} into {target} (about 2.3 GB) ...")
-        try:
+
+        def fetch() -> None:
             from huggingface_hub import hf_hub_download, snapshot_download
             from huggingface_hub.errors import EntryNotFoundError
 
@@ -100,33 +113,22 @@ class Command(BaseCommand):
                 except EntryNotFoundError:
                     continue
             resolve_bge_m3(str(target))
-        except Exception as exc:  # noqa: BLE001 - every network failure gets the same advice
-            raise CommandError(
-                f"Could not download {BGE_M3_REPO}: {type(exc).__name__}: {exc}\n"
-                f"Download it on a machine with access to the model hub, then copy the folder to {target}."
-            ) from exc
-        self.stdout.write(self.style.SUCCESS(
-            f"Saved {BGE_M3_REPO} in {target}. Set TEXT_EMBEDDING_BACKEND=bge_m3 to index notes with it."
-        ))  # fmt: skip
+
+        self._fetch_folder(f"{BGE_M3_REPO} (about 2.3 GB)", target, fetch,
+                           "Set TEXT_EMBEDDING_BACKEND=bge_m3 to index notes with it.")  # fmt: skip
 
     def _download_visualized_bge(self) -> None:
         from media_index.embedding.visualized_bge_backend import resolve_visualized_bge, visualized_bge_dir
 
         target = visualized_bge_dir(settings.VISUALIZED_BGE_MODEL)
-        target.mkdir(parents=True, exist_ok=True)
-        self.stdout.write(f"Downloading {VISUALIZED_BGE_TEXT_REPO} and {VISUALIZED_BGE_WEIGHTS} into {target} ...")
-        try:
+
+        def fetch() -> None:
             from huggingface_hub import hf_hub_download, snapshot_download
 
             snapshot_download(VISUALIZED_BGE_TEXT_REPO, local_dir=target, allow_patterns=VISUALIZED_BGE_TEXT_FILES)
             hf_hub_download(VISUALIZED_BGE_REPO, VISUALIZED_BGE_WEIGHTS, local_dir=target)
             resolve_visualized_bge(str(target))
-        except Exception as exc:  # noqa: BLE001 - every network failure gets the same advice
-            raise CommandError(
-                f"Could not download Visualized BGE: {type(exc).__name__}: {exc}\n"
-                f"Download it on a machine with access to the model hub, then copy the folder to {target}."
-            ) from exc
-        self.stdout.write(self.style.SUCCESS(
-            f"Saved Visualized BGE in {target}. Use it with EMBEDDING_BACKEND=visualized_bge, or "
-            f"'manage.py reindex --backend visualized_bge' to switch an existing collection."
-        ))  # fmt: skip
+
+        self._fetch_folder(f"Visualized BGE ({VISUALIZED_BGE_TEXT_REPO} + {VISUALIZED_BGE_WEIGHTS})", target, fetch,
+                           "Use it with EMBEDDING_BACKEND=visualized_bge, or 'manage.py reindex --backend "
+                           "visualized_bge' to switch an existing collection.")  # fmt: skip
