@@ -179,7 +179,12 @@ def _companion_spaces() -> list[EmbeddingSpace]:
     if config is not None:
         text = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.TEXT).first()
         if text is None:
-            text = space_ensure_active(spec=get_embedder(config).spec, modality=EmbeddingSpace.Modality.TEXT)
+            try:
+                text = space_ensure_active(spec=get_embedder(config).spec, modality=EmbeddingSpace.Modality.TEXT)
+            except ApplicationError:
+                # A text model that cannot load must not stop uploads; it is logged loudly.
+                logger.exception("TEXT_EMBEDDING_BACKEND=%s cannot be loaded; notes get no text space", config.backend)
+                return spaces
         spaces.append(text)
     return spaces
 

@@ -92,3 +92,16 @@ def test_notes_get_dense_and_sparse_rows_in_the_text_space_and_search_uses_them(
     # And the full hybrid search fuses them with the image-text space and BM25.
     result = search_by_query(viewer=AnonymousUser(), text="INV-2024-0042")
     assert result.hits[0].item.pk == note.pk
+
+
+@pytest.mark.django_db
+def test_a_text_model_that_cannot_load_does_not_stop_uploads(settings, tmp_path, caplog) -> None:
+    settings.TEXT_EMBEDDING_BACKEND = "bge_m3"
+    settings.TEXT_EMBEDDING_MODEL = str(tmp_path / "missing")
+    note, _ = item_create_note(owner=demo_user(), text="A note while the text model is missing.")
+
+    report = items_index(item_ids=[note.pk])
+
+    assert report.ready == [note.pk]
+    assert not EmbeddingSpace.objects.filter(modality=EmbeddingSpace.Modality.TEXT).exists()
+    assert "cannot be loaded" in caplog.text
