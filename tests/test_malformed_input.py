@@ -61,6 +61,7 @@ API_CASES = [
     ("method not allowed", "put", "/api/v1/spaces/", {"data": {}}, False),
     ("token for a wrong password", "post", "/api/v1/auth/token/", {"data": {"username": "alice", "password": "x"}, "format": "json"}, False),
     ("token request without fields", "post", "/api/v1/auth/token/", {"data": {}, "format": "json"}, False),
+    ("item list offset not a number", "get", "/api/v1/items/?offset=x", {}, True),
     ("unknown search mode", "get", "/api/v1/search/?q=dog&mode=fuzzy", {}, False),
     ("lexical search without words", "get", "/api/v1/search/?q=&mode=lexical", {}, False),
     ("lexical search of a picture", "post", "/api/v1/search/", {"data": {"image": _file("q.png", media.image_bytes()), "mode": "lexical"}, "format": "multipart"}, False),

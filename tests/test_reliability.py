@@ -25,9 +25,9 @@ from django.test import override_settings
 
 from media_index.models import Item
 from media_index.services.uploads import item_create_image
-from tests.factories import api_key
 from tests import media
 from tests.conftest import REPO, child_env, start_worker, stop_process
+from tests.factories import api_key
 from tests.test_tasks import wait_until_settled
 
 # The sweep settings that make a dead worker's items come back in seconds, not minutes.

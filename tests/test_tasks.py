@@ -10,8 +10,8 @@ from PIL import Image
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from media_index.models import EmbeddingSpace, Item, Vector
-from tests.factories import api_key
 from tests import media
+from tests.factories import api_key
 
 READY_TIMEOUT_SECONDS = 120
 

@@ -44,6 +44,22 @@ from media_index.services.tokens import token_create, token_revoke
 from media_index.services.uploads import item_create_note, items_create_from_files
 
 
+# Items per page of GET /items/ (also the default, as before paging existed).
+ITEM_PAGE_MAX = 500
+
+
+def _bounded_int(raw: str | None, name: str, default: int, *, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number.") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high}.")
+    return value
+
+
 class AnonSearchThrottle(AnonRateThrottle):
     scope = "search_anon"
 
@@ -129,8 +145,13 @@ class ItemListCreateView(APIView):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=Item.Status.values)],
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=Item.Status.values),
+            OpenApiParameter("limit", OpenApiTypes.INT, description=f"1 to {ITEM_PAGE_MAX} (default {ITEM_PAGE_MAX})"),
+            OpenApiParameter("offset", OpenApiTypes.INT, description="items to skip (default 0)"),
+        ],
         responses=ItemSerializer(many=True),
+        description="Your items, newest first. X-Total-Count gives the total; a Link header points to the next page.",
     )
     def get(self, request: Request) -> Response:
         items = item_list_for_owner(owner_id=request.user.pk)
@@ -138,7 +159,16 @@ class ItemListCreateView(APIView):
             if status_filter not in Item.Status.values:
                 raise InvalidInput(f"status must be one of: {', '.join(Item.Status.values)}.")
             items = items.filter(status=status_filter)
-        return Response(ItemSerializer(items[:500], many=True).data)
+        limit = _bounded_int(request.query_params.get("limit"), "limit", ITEM_PAGE_MAX, low=1, high=ITEM_PAGE_MAX)
+        offset = _bounded_int(request.query_params.get("offset"), "offset", 0, low=0, high=10**9)
+        total = items.count()
+        response = Response(ItemSerializer(items[offset : offset + limit], many=True).data)
+        response["X-Total-Count"] = str(total)
+        if offset + limit < total:
+            params = request.query_params.copy()
+            params["offset"], params["limit"] = str(offset + limit), str(limit)
+            response["Link"] = f'<{request.build_absolute_uri(request.path)}?{params.urlencode()}>; rel="next"'
+        return response
 
     @extend_schema(request={"multipart/form-data": ItemCreateSerializer, "application/json": ItemCreateSerializer},
                    responses={201: ItemSerializer, 200: ItemSerializer})  # fmt: skip

@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from media_index.models import Item
-from tests.factories import api_key
 from tests import media
+from tests.factories import api_key
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +109,20 @@ def test_spaces_are_listed_for_anyone() -> None:
 
     assert response.status_code == 200
     assert response.json() == []
+
+
+def test_the_list_pages_with_limit_and_offset_and_says_the_total(alice) -> None:
+    client = _client_for(alice)
+    for index in range(5):
+        client.post("/api/v1/items/", {"text": f"note number {index}"}, format="json")
+
+    first = client.get("/api/v1/items/", {"limit": 2})
+    last = client.get("/api/v1/items/", {"limit": 2, "offset": 4})
+    bad = client.get("/api/v1/items/", {"limit": 0})
+
+    assert first.status_code == 200 and len(first.json()) == 2
+    assert first["X-Total-Count"] == "5"
+    assert 'rel="next"' in first["Link"] and "offset=2" in first["Link"] and "limit=2" in first["Link"]
+    assert len(last.json()) == 1 and "Link" not in last
+    assert {row["id"] for row in first.json()}.isdisjoint(row["id"] for row in last.json())
+    assert bad.status_code == 400 and "limit" in bad.json()["error"]["message"]
