@@ -19,8 +19,9 @@ per request kind, throughput, failures, time to index the backlog) are printed a
 written to ``--out`` (bench/results/load.json by default); the exit code is 1 when any
 request failed or any upload did not end ready.
 
-The API's rate limits are raised for the run (they would otherwise, correctly, answer
-429 to 20 clients of one user); everything else is the product as configured.
+The stack is ``bench/stack.py``'s: the API's rate limits are raised for the run (they
+would otherwise, correctly, answer 429 to 20 clients of one user); everything else is the
+product as configured.
 """
 
 from __future__ import annotations
@@ -28,15 +29,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
 import random
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -48,7 +43,7 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import devstack  # noqa: E402 - needs the repo on sys.path
+from bench.stack import machine, percentile, running_stack, wait_ready  # noqa: E402 - needs the repo on sys.path
 
 TEXT_QUERIES = (
     "cute puppy", "a red car", "kitten", "pizza", "birthday cake", "a rocket", "sunny beach", "snowman",
@@ -70,17 +65,6 @@ class Stats:
                 self.latencies[kind].append(elapsed)
             else:
                 self.failures.append(f"{kind}: {error}")
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _picture(seed: int) -> bytes:
@@ -143,28 +127,6 @@ def _uploader(base: str, key: str, stats: Stats, count: int, seconds: float, ids
             ids.append(body["id"])
 
 
-def _wait_ready(base: str, key: str, ids: list[int], timeout: float) -> tuple[dict[str, int], float]:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {key}"
-    started = time.monotonic()
-    statuses: dict[str, int] = {}
-    while time.monotonic() - started < timeout:
-        counts: dict[str, int] = defaultdict(int)
-        for item_id in ids:
-            response = session.get(f"{base}/api/v1/items/{item_id}/", timeout=REQUEST_TIMEOUT)
-            counts[response.json().get("status", f"HTTP {response.status_code}")] += 1
-        statuses = dict(counts)
-        if statuses.get("ready", 0) == len(ids):
-            break
-        time.sleep(1)
-    return statuses, time.monotonic() - started
-
-
-def _start(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    log = (log_dir / f"{name}.log").open("wb")
-    return subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=20)
@@ -178,88 +140,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json")
     args = parser.parse_args(argv)
 
-    state = args.state or Path(tempfile.mkdtemp(prefix="searchsite-load-"))
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "searchsite.settings.local")
-    env.update({
-        "DJANGO_DEBUG": "0",
-        "MEDIA_ROOT": str(state / "media"),
-        "API_SEARCH_RATE_USER": "1000000/min", "API_SEARCH_RATE_ANON": "1000000/min",
-        "API_UPLOAD_RATE": "1000000/hour", "API_TOKEN_RATE": "1000/min",
-    })  # fmt: skip
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        with devstack.services(state, env):
-            subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO, env=env, check=True,
-                           capture_output=True)  # fmt: skip
-            admin = json.loads(subprocess.run(
-                [sys.executable, "manage.py", "ensure_admin", "--json"], cwd=REPO, env=env, check=True,
-                capture_output=True, text=True,
-            ).stdout)  # fmt: skip
-            if not args.no_demo:
-                print("loading the demo collection (indexed in-process)...", flush=True)
-                subprocess.run([sys.executable, "manage.py", "load_demo", "--sync"], cwd=REPO, env=env, check=True,
-                               capture_output=True)  # fmt: skip
-            port = _free_port()
-            base = f"http://127.0.0.1:{port}"
-            processes.append(_start("web", [
-                sys.executable, "-m", "gunicorn", "searchsite.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                "--workers", str(args.web_workers), "--threads", str(args.web_threads), "--timeout", "120",
-            ], env, state))  # fmt: skip
-            processes.append(_start("worker", [
-                sys.executable, "-m", "celery", "-A", "searchsite", "worker", "--loglevel", "INFO",
-                "--concurrency", "1", "--beat", "--schedule", str(state / "celerybeat-schedule"),
-            ], env, state))  # fmt: skip
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline or any(proc.poll() is not None for proc in processes):
-                    print(f"the stack did not come up; logs in {state}", file=sys.stderr)
-                    return 1
-                time.sleep(0.5)
-            token = requests.post(f"{base}/api/v1/auth/token/", timeout=30, data={
-                "username": admin["username"], "password": admin["password"], "name": "load test"}).json()["token"]
-            pictures = [_picture(900_000 + index) for index in range(16)]
-            if args.no_demo:
-                # Something to find: a few pictures, indexed before the window opens.
-                seed_ids: list[int] = []
-                _uploader(base, token, Stats(), 3, 0.0, seed_ids, 1)
-                _wait_ready(base, token, seed_ids, 120)
-            # Warm-up: the first query in each web process loads the model.
-            for _ in range(args.web_workers * 2):
-                requests.get(f"{base}/api/v1/search/", params={"q": "warm up"}, timeout=120,
-                             headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    with running_stack(state=args.state, web_workers=args.web_workers, web_threads=args.web_threads,
+                       demo=not args.no_demo) as stack:  # fmt: skip
+        base, token = stack.base, stack.token
+        pictures = [_picture(900_000 + index) for index in range(16)]
+        if args.no_demo:
+            # Something to find: a few pictures, indexed before the window opens.
+            seed_ids: list[int] = []
+            _uploader(base, token, Stats(), 3, 0.0, seed_ids, 1)
+            wait_ready(stack, seed_ids, 120)
+        # Warm-up: the first query in each web process loads the model.
+        for _ in range(args.web_workers * 2):
+            requests.get(f"{base}/api/v1/search/", params={"q": "warm up"}, timeout=120, headers=stack.headers)
 
-            stats, stop, ids = Stats(), threading.Event(), []
-            print(f"{args.clients} search clients for {args.seconds:.0f}s while {args.uploads} uploads arrive...",
-                  flush=True)  # fmt: skip
-            threads = [threading.Thread(target=_search_client, args=(base, token, stats, stop, pictures, n))
-                       for n in range(args.clients)]  # fmt: skip
-            uploader = threading.Thread(target=_uploader, args=(base, token, stats, args.uploads,
-                                                                args.seconds * 0.9, ids, 7))  # fmt: skip
-            window_started = time.monotonic()
-            for thread in [*threads, uploader]:
-                thread.start()
-            time.sleep(args.seconds)
-            stop.set()
-            for thread in threads:
-                thread.join()
-            uploader.join()
-            window = time.monotonic() - window_started
-            statuses, settle_seconds = _wait_ready(base, token, ids, args.settle_timeout)
-    finally:
-        for proc in processes:
-            devstack._stop_process(proc, proc.args[2] if len(proc.args) > 2 else "child")
-        if args.state is None:
-            shutil.rmtree(state, ignore_errors=True)
+        stats, stop, ids = Stats(), threading.Event(), []
+        print(f"{args.clients} search clients for {args.seconds:.0f}s while {args.uploads} uploads arrive...",
+              flush=True)  # fmt: skip
+        threads = [threading.Thread(target=_search_client, args=(base, token, stats, stop, pictures, n))
+                   for n in range(args.clients)]  # fmt: skip
+        uploader = threading.Thread(target=_uploader, args=(base, token, stats, args.uploads,
+                                                            args.seconds * 0.9, ids, 7))  # fmt: skip
+        window_started = time.monotonic()
+        for thread in [*threads, uploader]:
+            thread.start()
+        time.sleep(args.seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        uploader.join()
+        window = time.monotonic() - window_started
+        statuses, settle_seconds = wait_ready(stack, ids, args.settle_timeout)
 
     report = {
         "command": "python bench/load_test.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(),
         "clients": args.clients,
         "seconds": round(window, 1),
         "uploads_requested": args.uploads,
@@ -273,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                 "count": len(values),
                 "per_second": round(len(values) / window, 2),
                 "p50_ms": round(statistics.median(values) * 1000, 1),
-                "p95_ms": round(_percentile(values, 0.95) * 1000, 1),
-                "p99_ms": round(_percentile(values, 0.99) * 1000, 1),
+                "p95_ms": round(percentile(values, 0.95) * 1000, 1),
+                "p99_ms": round(percentile(values, 0.99) * 1000, 1),
             }
             for kind, values in sorted(stats.latencies.items())
         },

@@ -1,4 +1,5 @@
-"""Turn an unreachable database into a clear 503 instead of a 500.
+"""Request-wide concerns: an unreachable database answered with a clear 503 instead of
+a 500, and the ``Server-Timing`` header of the stages a request timed.
 
 Connections are re-checked on the next request (CONN_HEALTH_CHECKS), so the
 site recovers by itself once the database is back: no restart needed.
@@ -7,6 +8,7 @@ site recovers by itself once the database is back: no restart needed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
@@ -15,9 +17,26 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from media_index.api.exceptions import error_body
+from media_index.timing import collecting, header_value
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
+
+
+class ServerTimingMiddleware:
+    """Answer ``Server-Timing`` with the stages the request timed (searches: embed, dense,
+    lexical...) and its total, when it timed any; other responses are left alone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        with collecting() as stages:
+            response = self.get_response(request)
+        if stages:
+            response["Server-Timing"] = header_value(stages, time.perf_counter() - started)
+        return response
 
 
 class DatabaseUnavailableMiddleware:

@@ -29,7 +29,7 @@ BATCH_TASK_OPTIONS = {
 def index_items(item_ids: list[int]) -> dict[str, list[int]]:
     from media_index.services.indexing import items_index
 
-    report = items_index(item_ids=item_ids)
+    report = items_index(item_ids=item_ids, fill_batch=True)
     return {"ready": report.ready, "failed": report.failed, "skipped": report.skipped}
 
 

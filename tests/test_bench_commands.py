@@ -14,13 +14,16 @@ def test_bench_embedding_compares_runtimes_and_measures_quality(settings, tmp_pa
     out = tmp_path / "embedding.json"
 
     call_command("bench_embedding", "--images", "4", "--texts", "6", "--batch-size", "2",
-                 "--runtimes", "torch,onnx", "--quality", "--out", str(out))  # fmt: skip
+                 "--runtimes", "torch,onnx", "--full-padding", "--quality", "--out", str(out))  # fmt: skip
 
     result = json.loads(out.read_text())
     torch_run, onnx_run = result["runs"]
     assert (torch_run["runtime"], onnx_run["runtime"]) == ("torch", "onnx")
     assert all(run["images_per_s_batched"] > 0 and run["texts_per_s_single"] > 0 for run in result["runs"])
     assert torch_run["images_per_s_batched_vs_torch"] == 1.0
+    # Texts at open_clip's full 77 tokens, measured in the same run as the trimmed ones.
+    assert all(run["texts_per_s_batched_full_padding"] > 0 and run["trim_speedup_batched"] > 0
+               for run in result["runs"])  # fmt: skip
     # fp32 ONNX computes the same vectors: the same retrieval quality.
     assert onnx_run["recall@5"] == pytest.approx(torch_run["recall@5"], abs=0.01)
     assert torch_run["recall@5"] > 0.8
@@ -61,3 +64,30 @@ def test_bench_memory_measures_fresh_processes(tmp_path) -> None:
 
     run = json.loads(out.read_text())["runs"]["torch"]
     assert 30 < run["django"] < run["model_and_one_query"] <= run["after_batch_of_32_pictures"] * 1.05
+
+
+def test_bench_lists_its_suites_and_refuses_unknown_ones(capsys) -> None:
+    from django.core.management import CommandError
+
+    call_command("bench", "--list")
+
+    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert listed == {"model", "ingest", "search", "vectors", "search-http", "memory", "load"}
+    with pytest.raises(CommandError):
+        call_command("bench", "no-such-suite")
+
+
+@pytest.mark.slow
+def test_bench_runs_a_database_suite_on_embedded_servers_when_no_database_is_configured(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    out = tmp_path / "search.json"
+
+    call_command("bench", "--state", str(tmp_path / "state"), "search", "--sizes", "400", "--dim", "8",
+                 "--queries", "4", "--ef", "40", "--exact-queries", "2", "--out", str(out))  # fmt: skip
+
+    row = json.loads(out.read_text())["sizes"]["400"]
+    assert row["exact"]["queries"] == 2 and row["hnsw"]["40"]["queries"] == 4
+    assert (tmp_path / "state" / "pgdata").is_dir()  # its own PostgreSQL, not the test session's

@@ -73,14 +73,28 @@ def enqueue_on_commit(item_ids: Sequence[int]) -> None:
         transaction.on_commit(lambda: enqueue_indexing(ids))
 
 
-def _claim(item_ids: Sequence[int]) -> list[Item]:
-    """Mark pending items as indexing; ones another worker holds or finished are skipped."""
+def _claim(item_ids: Sequence[int], fill_to: int = 0) -> list[Item]:
+    """Mark pending items as indexing; ones another worker holds or finished are skipped.
+
+    ``fill_to``: also claim the oldest other pending items, up to that many in all. One
+    upload sends one task with one id; while the worker is busy, the uploads behind it
+    wait as separate one-item tasks. Taking them into the current batch embeds them
+    batched (about 2x the one-at-a-time rate on a CPU, bench/ingest.py) and their own
+    tasks, arriving later, find nothing left to do (a skip costs one query).
+    """
     with transaction.atomic():
         items = list(
             Item.objects.select_for_update(skip_locked=True)
             .filter(pk__in=item_ids, status=Item.Status.PENDING)
             .order_by("pk")
         )
+        if len(items) < fill_to:
+            items += list(
+                Item.objects.select_for_update(skip_locked=True)
+                .filter(status=Item.Status.PENDING)
+                .exclude(pk__in=[item.pk for item in items])
+                .order_by("created_at", "pk")[: fill_to - len(items)]
+            )
         now = timezone.now()
         Item.objects.filter(pk__in=[item.pk for item in items]).update(
             status=Item.Status.INDEXING, indexing_started_at=now, attempts=F("attempts") + 1
@@ -273,8 +287,11 @@ def _store(
     return True
 
 
-def items_index(*, item_ids: Sequence[int]) -> IndexingReport:
+def items_index(*, item_ids: Sequence[int], fill_batch: bool = False) -> IndexingReport:
     """Embed the given items (those still pending) into the active space.
+
+    ``fill_batch`` (the worker's task): fill the batch up to INDEXING_BATCH_SIZE with
+    other pending items (see ``_claim``), when INDEXING_FILL_BATCHES allows.
 
     Idempotent: items already ready, failed or held by another worker are
     skipped. A failure that is not one item's fault (model missing, database
@@ -282,7 +299,8 @@ def items_index(*, item_ids: Sequence[int]) -> IndexingReport:
     retries with backoff.
     """
     report = IndexingReport()
-    items = _claim(item_ids)
+    fill_to = settings.INDEXING_BATCH_SIZE if fill_batch and settings.INDEXING_FILL_BATCHES else 0
+    items = _claim(item_ids, fill_to=fill_to)
     report.skipped = sorted(set(item_ids) - {item.pk for item in items})
     if not items:
         return report

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "media_index.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -188,8 +189,16 @@ THUMBNAIL_SIZE = 384
 # Set to the internal location that maps to MEDIA_ROOT, e.g. "/protected-media/"
 # with nginx "location /protected-media/ { internal; alias /data/media/; }".
 PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="")
-# Items per embedding batch; bench/embedding.py measures batched vs one-at-a-time.
+# Items per embedding batch; manage.py bench_embedding measures batched vs one-at-a-time.
 INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
+# Searches whose filters leave at most this many vectors (and at most a tenth of the
+# space) scan them exactly instead of walking the HNSW graph, whose recall drops under
+# selective filters (media_index.services.search._few_visible_vectors); 0: never. About
+# 5 µs per 512-d vector on a CPU core: 5,000 cost ~25 ms.
+SEARCH_EXACT_MAX_VECTORS = env.int("SEARCH_EXACT_MAX_VECTORS", default=5_000)
+# A worker's task also takes other pending uploads into its batch (up to the size above),
+# so a stream of single uploads is embedded in batches; bench/ingest.py measures both.
+INDEXING_FILL_BATCHES = env.bool("INDEXING_FILL_BATCHES", default=True)
 # An item "indexing" for longer than this is assumed orphaned by a dead worker
 # and re-enqueued; well above the time one batch takes on a CPU.
 INDEXING_STALE_SECONDS = env.int("INDEXING_STALE_SECONDS", default=600)

@@ -54,3 +54,19 @@ def test_the_page_marks_matching_words_and_escapes_the_note(showcase_notes, clie
     assert "<mark>QX-7</mark>" in page
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def _server_timing(header: str) -> dict[str, float]:
+    entries = (entry.strip().split(";dur=") for entry in header.split(","))
+    return {name: float(duration) for name, duration in entries}
+
+
+@pytest.mark.parametrize(("mode", "stages"), [("hybrid", {"embed", "dense", "lexical"}), ("lexical", {"lexical"})])
+def test_a_search_says_where_its_time_went_in_server_timing(showcase_notes, mode: str, stages: set[str]) -> None:
+    response = APIClient().get("/api/v1/search/", {"q": "pizza", "mode": mode})
+
+    timings = _server_timing(response["Server-Timing"])
+    assert stages | {"total"} <= set(timings)
+    assert all(value >= 0 for value in timings.values())
+    assert sum(value for name, value in timings.items() if name != "total") <= timings["total"] + 0.2
+    assert "Server-Timing" not in APIClient().get("/api/v1/spaces/")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from media_index.embedding.open_clip_backend import OpenClipEmbedder
+from media_index.embedding.base import l2_normalize
+from media_index.embedding.open_clip_backend import OpenClipEmbedder, encode_text_prefix, eot_pooled_text_tower
 from media_index.embedding.weights import resolve_open_clip
 from media_index.training.concepts import CONCEPTS_BY_KEY
 from media_index.training.render import render_picture
 
 TEXTS = ["a cute puppy", "红色的汽车", "Max, our puppy, fell asleep on the sofa after his long walk."]
+LONG_TEXT = "Max, our puppy, fell asleep on the sofa after his long walk. " * 6  # over 77 tokens: cut
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +52,26 @@ def test_onnx_int8_stays_close_and_reuses_the_export(settings, tmp_path, torch_e
     assert cosines.min() > 0.99
     cosines = np.sum(int8.embed_images(pictures) * torch_embedder.embed_images(pictures), axis=1)
     assert cosines.min() > 0.98
+
+
+def test_onnx_text_runs_trimmed_tokens_and_skips_old_exports(settings, tmp_path, torch_embedder) -> None:
+    settings.MODEL_DIR = tmp_path
+    sha = torch_embedder.spec.checkpoint_sha256
+    stale = tmp_path / "onnx" / f"demo-clip__{sha[:16]}"  # the folder before EXPORT_VERSION: 77 tokens only
+    stale.mkdir(parents=True)
+    (stale / "text.onnx").write_bytes(b"not a model")
+
+    onnx = OpenClipEmbedder(resolve_open_clip("demo-clip", "demo"), runtime="onnx")
+
+    assert not (stale / "image.onnx").exists()  # exported anew, into onnx_dir's versioned folder
+    assert onnx._onnx._text.get_inputs()[0].shape == ["batch", "length"]
+    texts = [*TEXTS, LONG_TEXT]
+    tokens = torch_embedder._tokenizer(texts)
+    tower, pooling = eot_pooled_text_tower(torch_embedder._model)
+    for length in (5, 77):  # exported from 77-token rows: no length may be baked into the graph
+        with torch.inference_mode():
+            expected = encode_text_prefix(tower, pooling, tokens[:, :length]).numpy()
+        np.testing.assert_allclose(onnx._onnx.encode_text(tokens[:, :length].numpy()), expected, atol=1e-5)
+    with torch.inference_mode():
+        full_padding = l2_normalize(torch_embedder._model.encode_text(tokens).numpy())
+    np.testing.assert_allclose(onnx.embed_texts(texts), full_padding, atol=1e-5)

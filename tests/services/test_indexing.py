@@ -110,3 +110,27 @@ def test_the_demo_model_embeds_a_batch_in_process(owner) -> None:
     embedding = np.asarray(Vector.objects.get(item=picture).embedding)
     assert embedding.shape == (space.dimension,)
     assert abs(np.linalg.norm(embedding) - 1) < 1e-4
+
+
+@pytest.mark.parametrize(("fill", "batch_size", "expected_ready"), [
+    (True, 32, {"first", "second", "third"}),  # the others' tasks are still queued: taken now
+    (True, 2, {"first", "second"}),  # oldest first, up to the batch size
+    (False, 32, {"first"}),  # INDEXING_FILL_BATCHES off: only the task's own items
+])  # fmt: skip
+def test_a_task_fills_its_batch_with_other_pending_uploads(
+    owner, settings, fill: bool, batch_size: int, expected_ready: set[str]
+) -> None:
+    settings.INDEXING_FILL_BATCHES, settings.INDEXING_BATCH_SIZE = fill, batch_size
+    items = {name: item_create_note(owner=owner, text=f"the {name} note")[0] for name in ("first", "second", "third")}
+    busy, _ = item_create_note(owner=owner, text="held by another worker")
+    Item.objects.filter(pk=busy.pk).update(status=Item.Status.INDEXING, indexing_started_at=timezone.now())
+
+    report = items_index(item_ids=[items["first"].pk], fill_batch=True)
+
+    names = {item.pk: name for name, item in items.items()}
+    assert {names[item_id] for item_id in report.ready} == expected_ready
+    statuses = {name: Item.objects.get(pk=item.pk).status for name, item in items.items()}
+    assert {name for name, status in statuses.items() if status == Item.Status.READY} == expected_ready
+    assert Item.objects.get(pk=busy.pk).status == Item.Status.INDEXING  # never taken from its worker
+    # A later task for an item already embedded finds nothing to do.
+    assert items_index(item_ids=[items["first"].pk], fill_batch=True).skipped == [items["first"].pk]

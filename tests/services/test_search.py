@@ -114,3 +114,38 @@ def test_sort_by_date_reorders_only_the_relevant_results(space, people) -> None:
 )
 def test_the_relevance_cutoff_adapts_to_the_score_curve(scores, kept) -> None:
     assert relevance_cutoff(scores) == kept
+
+
+def _order_by_of_the_ranking_query(queries) -> str:  # noqa: ANN001
+    ranking = [query["sql"] for query in queries if "ORDER BY" in query["sql"] and "LIMIT 400" in query["sql"]]
+    assert len(ranking) == 1
+    return ranking[0].split("ORDER BY")[1]
+
+
+@pytest.mark.parametrize(("viewer_name", "scope", "exact"), [
+    ("alice", "mine", True),  # her 2 of 42 vectors: an exact scan of those two
+    ("bob", "mine", False),  # his 40 of 42: the HNSW graph
+    ("alice", "all", False),  # public + hers: everything
+])  # fmt: skip
+def test_a_selective_filter_is_searched_by_an_exact_scan(space, people, settings, viewer_name, scope, exact) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SEARCH_EXACT_MAX_VECTORS = 10
+    alice, bob = people
+    for index in range(40):
+        make_item(bob, space, [unit(1, index / 40)], title=f"bob-{index}")
+    make_item(alice, space, [unit(1, 0.5)], title="alice-near", visibility="private")
+    make_item(alice, space, [unit(0, 1)], title="alice-far", visibility="private")
+    viewer = alice if viewer_name == "alice" else bob
+
+    with CaptureQueriesContext(connection) as queries:
+        hits = rank(space=space, query=unit(1, 0.5), viewer=viewer, filters=SearchFilters(scope=scope))
+
+    assert ("halfvec" not in _order_by_of_the_ranking_query(queries)) is exact
+    if scope == "mine" and viewer is alice:
+        assert [hit.item.title for hit in hits] == ["alice-near", "alice-far"]
+    settings.SEARCH_EXACT_MAX_VECTORS = 0  # off: always the graph
+    with CaptureQueriesContext(connection) as queries:
+        rank(space=space, query=unit(1, 0.5), viewer=viewer, filters=SearchFilters(scope=scope))
+    assert "halfvec" in _order_by_of_the_ranking_query(queries)

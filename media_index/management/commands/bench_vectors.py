@@ -25,9 +25,15 @@ EF_SEARCH = (40, 100)
 
 def _clustered_unit_vectors(rows: int, dim: int, clusters: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((clusters, dim))
-    data = centres[rng.integers(0, clusters, rows)] + 0.6 * rng.standard_normal((rows, dim))
-    return (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+    centres = rng.standard_normal((clusters, dim), dtype=np.float32)
+    assignment = rng.integers(0, clusters, rows)
+    data = np.empty((rows, dim), dtype=np.float32)
+    # In float32 chunks: 1M × 512 in float64 with temporaries would need ~12 GB.
+    for start in range(0, rows, 65_536):
+        chunk = centres[assignment[start : start + 65_536]]
+        chunk += 0.6 * rng.standard_normal(chunk.shape, dtype=np.float32)
+        data[start : start + 65_536] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+    return data
 
 
 def _literal(vector: np.ndarray) -> str:

@@ -1,0 +1,220 @@
+"""Ingest: pictures per second from API upload to "ready", against the model's raw speed.
+
+    .venv/bin/python bench/ingest.py                      # 192 pictures, ViT-B-32 shapes
+    .venv/bin/python bench/ingest.py --items 16 --model demo   # a quick look
+
+It starts the product's stack (``bench/stack.py``: embedded PostgreSQL and Redis,
+gunicorn, no worker yet) and, in this process, loads the same model the worker will use
+and measures its raw speed on the run's own pictures (JPEG files of ``--picture-size``):
+
+- ``model batched``: ``embed_images`` on decoded pictures in batches of INDEXING_BATCH_SIZE;
+- ``decode + model batched``: the same from the JPEG bytes (decoding is work the pipeline
+  cannot skip either);
+- ``model one at a time``.
+
+Then, for each ``--fill`` setting (INDEXING_FILL_BATCHES off and on: whether a worker's
+task takes the other pending uploads into its batch), it starts one Celery worker with
+that setting, waits for it to load the model (a warm-up upload), uploads ``--items`` new
+pictures through the API as fast as ``--clients`` threads can send them, and waits until
+all are "ready". The pipeline's rate is items / (first upload sent → last item's
+``indexed_at``); its overhead is 1 − pipeline rate / raw batched rate. Everything runs on
+the same machine at the same time (web, worker, database, this client), as a single-box
+install would. Results: ``--out`` (bench/results/ingest.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import devstack  # noqa: E402 - needs the repo on sys.path
+from bench.search_http import _random_vit_b_32_checkpoint  # noqa: E402
+from bench.stack import Stack, machine, running_stack, start_worker  # noqa: E402
+
+SETTLE_TIMEOUT = 900.0
+
+
+def pictures(count: int, seed: int, size: tuple[int, int]) -> list[bytes]:
+    """Distinct JPEG files (coloured ellipses), like a camera roll's in size, not content."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    files = []
+    for _ in range(count):
+        image = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+        draw = ImageDraw.Draw(image)
+        for _ in range(12):
+            x, y = rng.randrange(size[0]), rng.randrange(size[1])
+            extent = rng.randrange(size[0] // 20, size[0] // 3)
+            draw.ellipse((x, y, x + extent, y + extent), fill=tuple(rng.randrange(256) for _ in range(3)))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=90)
+        files.append(buffer.getvalue())
+    return files
+
+
+def raw_rates(files: list[bytes]) -> dict[str, float]:
+    """The configured model's speed on ``files`` in this process (Django set up already)."""
+    from django.conf import settings
+
+    from media_index.embedding.registry import configured_model, get_embedder
+    from media_index.services.images import decode_image
+
+    embedder = get_embedder(configured_model())
+    batch = settings.INDEXING_BATCH_SIZE
+    decoded = [decode_image(data) for data in files]
+    embedder.embed_images(decoded[:batch])  # warm-up
+
+    def rate(work: Any, step: int) -> float:
+        started = time.perf_counter()
+        for start in range(0, len(files), step):
+            work(start, start + step)
+        return len(files) / (time.perf_counter() - started)
+
+    return {
+        "model_batched": rate(lambda a, b: embedder.embed_images(decoded[a:b]), batch),
+        "decode_and_model_batched": rate(
+            lambda a, b: embedder.embed_images([decode_image(data) for data in files[a:b]]), batch
+        ),
+        "model_one_at_a_time": rate(lambda a, b: embedder.embed_images(decoded[a:b]), 1),
+    }
+
+
+def _upload_all(stack: Stack, files: list[bytes], clients: int, ids: list[int], errors: list[str]) -> None:
+    lock = threading.Lock()
+    queue = list(enumerate(files))
+
+    def client() -> None:
+        session = stack.session()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                index, data = queue.pop(0)
+            response = session.post(f"{stack.base}/api/v1/items/", timeout=60,
+                                    files={"file": (f"ingest-{index}.jpg", data, "image/jpeg")})  # fmt: skip
+            with lock:
+                if response.status_code == 201:
+                    ids.append(response.json()["id"])
+                else:
+                    errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def pipeline_run(stack: Stack, files: list[bytes], clients: int, fill: bool) -> dict[str, Any]:
+    """One worker with INDEXING_FILL_BATCHES=``fill``: upload ``files``, wait for all ready."""
+    from media_index.models import Item
+
+    worker = start_worker(stack, name=f"worker-fill-{'on' if fill else 'off'}",
+                          env={"INDEXING_FILL_BATCHES": "1" if fill else "0"})  # fmt: skip
+    try:
+        # Warm-up: the worker loads the model on its first batch.
+        warm: list[int] = []
+        _upload_all(stack, pictures(1, seed=900 + fill, size=(320, 240)), 1, warm, [])
+        _wait_ready(warm, SETTLE_TIMEOUT)
+        ids: list[int] = []
+        errors: list[str] = []
+        started_wall = time.time()
+        started = time.perf_counter()
+        _upload_all(stack, files, clients, ids, errors)
+        uploads_seconds = time.perf_counter() - started
+        statuses = _wait_ready(ids, SETTLE_TIMEOUT)
+        items = Item.objects.filter(pk__in=ids)
+        last = max(item.indexed_at for item in items if item.indexed_at is not None)
+        seconds = last.timestamp() - started_wall
+        return {
+            "fill_batches": fill,
+            "items": len(ids),
+            "upload_errors": errors[:5],
+            "statuses": statuses,
+            "uploads_seconds": round(uploads_seconds, 2),
+            "upload_to_ready_seconds": round(seconds, 2),
+            "items_per_s": len(ids) / seconds,
+        }
+    finally:
+        devstack._stop_process(worker, "worker")
+        stack.processes.remove(worker)
+
+
+def _wait_ready(ids: list[int], timeout: float) -> dict[str, int]:
+    """Poll the database (not the API: polling would take web CPU from the pipeline)."""
+    from django.db.models import Count
+
+    from media_index.models import Item
+
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = dict(Item.objects.filter(pk__in=ids).values_list("status").annotate(n=Count("pk")))
+        if counts.get(Item.Status.READY, 0) == len(ids) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=192)
+    parser.add_argument("--model", choices=("vit-b-32-random", "demo"), default="vit-b-32-random")
+    parser.add_argument("--picture-size", default="1024x768")
+    parser.add_argument("--clients", type=int, default=2, help="upload threads")
+    parser.add_argument("--fill", default="off,on", help="INDEXING_FILL_BATCHES settings to compare")
+    parser.add_argument("--state", type=Path, default=None, help="folder for the embedded servers (default: temporary)")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "ingest.json")
+    args = parser.parse_args(argv)
+
+    width, height = (int(part) for part in args.picture_size.split("x"))
+    env: dict[str, str] = {}
+    if args.model == "vit-b-32-random":
+        models = Path(os.environ.get("MODEL_DIR", REPO / "var" / "models"))
+        models.mkdir(parents=True, exist_ok=True)
+        env = {"OPEN_CLIP_MODEL": "ViT-B-32", "OPEN_CLIP_PRETRAINED": str(_random_vit_b_32_checkpoint(models))}
+    fills = [value.strip() == "on" for value in args.fill.split(",") if value.strip()]
+    runs = []
+    with running_stack(state=args.state, env=env, web_workers=1, web_threads=4, worker=False) as stack:
+        os.environ.update(stack.env)
+        import django
+
+        django.setup()
+        print("measuring the model's raw speed...", flush=True)
+        raw = raw_rates(pictures(args.items, seed=1, size=(width, height)))
+        print(f"  {raw}", flush=True)
+        for number, fill in enumerate(fills):
+            files = pictures(args.items, seed=100 + number, size=(width, height))
+            run = pipeline_run(stack, files, args.clients, fill)
+            run["overhead_vs_model_batched"] = 1 - run["items_per_s"] / raw["model_batched"]
+            run["overhead_vs_decode_and_model_batched"] = 1 - run["items_per_s"] / raw["decode_and_model_batched"]
+            print(f"  {json.dumps(run)}", flush=True)
+            runs.append(run)
+    report = {
+        "command": "python bench/ingest.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine(),
+        "model": args.model,
+        "pictures": {"count": args.items, "size": args.picture_size, "format": "JPEG q90"},
+        "raw_items_per_s": raw,
+        "runs": runs,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"written to {args.out}")
+    complete = all(run["statuses"].get("ready", 0) == run["items"] == args.items for run in runs)
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The ingest and HTTP search suites run end to end at a tiny size (full sizes: docs/BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _own_servers_env() -> dict[str, str]:
+    """The scripts start their own embedded servers in a temporary folder, not the test session's."""
+    return {key: value for key, value in os.environ.items()
+            if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "MEDIA_ROOT")}  # fmt: skip
+
+
+def test_the_ingest_suite_compares_the_pipeline_with_the_raw_model(tmp_path: Path) -> None:
+    out = tmp_path / "ingest.json"
+
+    run = subprocess.run(
+        [sys.executable, "bench/ingest.py", "--items", "6", "--model", "demo", "--picture-size", "320x240",
+         "--out", str(out)],
+        cwd=REPO, env=_own_servers_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads(out.read_text())
+    raw = report["raw_items_per_s"]
+    assert raw["model_batched"] > 0 and raw["model_one_at_a_time"] > 0
+    assert [entry["fill_batches"] for entry in report["runs"]] == [False, True]
+    for entry in report["runs"]:
+        assert entry["statuses"] == {"ready": 6} and entry["upload_errors"] == []
+        assert entry["items_per_s"] > 0
+        assert entry["overhead_vs_model_batched"] == pytest.approx(1 - entry["items_per_s"] / raw["model_batched"])
+
+
+def test_the_http_search_suite_splits_server_time_into_stages(tmp_path: Path) -> None:
+    out = tmp_path / "search-http.json"
+
+    run = subprocess.run(
+        [sys.executable, "bench/search_http.py", "--items", "500", "--queries", "6", "--model", "demo",
+         "--out", str(out)],
+        cwd=REPO, env=_own_servers_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["items"] == 500 and set(report["runs"]) == {"hybrid", "dense"}
+    hybrid = report["runs"]["hybrid"]
+    assert hybrid["uncached"]["requests"] == 3 and hybrid["uncached"]["failures"] == 0
+    assert {"embed", "dense", "lexical", "total"} <= set(hybrid["uncached"]["server_p50_ms"])
+    assert "lexical" not in report["runs"]["dense"]["cached"]["server_p50_ms"]
+    # Repeated queries come from the query-vector cache: the encoder is not run again.
+    assert hybrid["cached"]["server_p50_ms"]["embed"] < hybrid["uncached"]["server_p50_ms"]["embed"]
