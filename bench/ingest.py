@@ -10,7 +10,10 @@ and measures its raw speed on the run's own pictures (JPEG files of ``--picture-
 - ``model batched``: ``embed_images`` on decoded pictures in batches of INDEXING_BATCH_SIZE;
 - ``decode + model batched``: the same from the JPEG bytes (decoding is work the pipeline
   cannot skip either);
-- ``model one at a time``.
+- ``model one at a time``;
+
+measured before and after the pipeline runs and averaged, since a shared machine's speed
+drifts over minutes.
 
 Then, for each ``--fill`` setting (INDEXING_FILL_BATCHES off and on: whether a worker's
 task takes the other pending uploads into its batch), it starts one Celery worker with
@@ -191,22 +194,27 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
+        raw_files = pictures(args.items, seed=1, size=(width, height))
         print("measuring the model's raw speed...", flush=True)
-        raw = raw_rates(pictures(args.items, seed=1, size=(width, height)))
-        print(f"  {raw}", flush=True)
+        before = raw_rates(raw_files)
         for number, fill in enumerate(fills):
             files = pictures(args.items, seed=100 + number, size=(width, height))
-            run = pipeline_run(stack, files, args.clients, fill)
+            runs.append(pipeline_run(stack, files, args.clients, fill))
+        # Measured before and after the pipeline runs (the machine's speed drifts), averaged.
+        after = raw_rates(raw_files)
+        raw = {key: (before[key] + after[key]) / 2 for key in before}
+        print(f"  raw model: {raw} (before {before}, after {after})", flush=True)
+        for run in runs:
             run["overhead_vs_model_batched"] = 1 - run["items_per_s"] / raw["model_batched"]
             run["overhead_vs_decode_and_model_batched"] = 1 - run["items_per_s"] / raw["decode_and_model_batched"]
             print(f"  {json.dumps(run)}", flush=True)
-            runs.append(run)
     report = {
         "command": "python bench/ingest.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),
         "model": args.model,
         "pictures": {"count": args.items, "size": args.picture_size, "format": "JPEG q90"},
         "raw_items_per_s": raw,
+        "raw_items_per_s_before_and_after": [before, after],
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

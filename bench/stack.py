@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import shutil
 import socket
 import subprocess
@@ -120,6 +121,15 @@ def running_stack(
                 [sys.executable, "manage.py", "ensure_admin", "--json"], cwd=REPO, env=run_env, check=True,
                 capture_output=True, text=True,
             ).stdout)  # fmt: skip
+            if "password" not in admin:
+                # A --state folder from an earlier run: the admin exists; give it a fresh password.
+                admin["password"] = secrets.token_urlsafe(16)
+                subprocess.run([sys.executable, "manage.py", "shell", "-c",
+                                "import os; from django.contrib.auth import get_user_model; "
+                                "user = get_user_model().objects.get(username=os.environ['BENCH_ADMIN']); "
+                                "user.set_password(os.environ['BENCH_PASSWORD']); user.save()"],
+                               cwd=REPO, check=True, capture_output=True,
+                               env={**run_env, "BENCH_ADMIN": admin["username"], "BENCH_PASSWORD": admin["password"]})  # fmt: skip
             if demo:
                 print("loading the demo collection (indexed in-process)...", flush=True)
                 subprocess.run([sys.executable, "manage.py", "load_demo", "--sync"], cwd=REPO, env=run_env,

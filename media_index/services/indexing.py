@@ -25,7 +25,7 @@ from media_index.embedding.registry import configured_model, configured_text_mod
 from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.services.chunking import Chunk, chunk_text
-from media_index.services.images import decode_image, make_thumbnail
+from media_index.services.images import decode_image, make_thumbnail, upright_size
 from media_index.services.lexical import lexical_index_items
 from media_index.services.spaces import space_config, space_ensure_active
 
@@ -133,20 +133,22 @@ def _prepare(
     prepared: list[_Prepared] = []
     images: list[Image.Image] = []
     texts: list[str] = []
+    changed: list[Item] = []
     for item in items:
         entry = _Prepared(item)
         try:
             if item.kind == Item.Kind.IMAGE:
                 with item.original.open("rb") as handle:
-                    image = decode_image(handle.read())
-                if (item.width, item.height) != image.size:
+                    data = handle.read()
+                image = decode_image(data)
+                size = upright_size(data)
+                if (item.width, item.height) != size or not item.thumbnail:
                     # Record the upright size (EXIF rotation applied), as people see it.
-                    item.width, item.height = image.size
-                    Item.objects.filter(pk=item.pk).update(width=item.width, height=item.height)
-                if not item.thumbnail:
-                    item.thumbnail.save(f"{item.owner_id}/{item.content_hash[:2]}/{item.content_hash}.jpg",
-                                        ContentFile(make_thumbnail(image)), save=False)
-                    Item.objects.filter(pk=item.pk).update(thumbnail=item.thumbnail.name)
+                    item.width, item.height = size
+                    if not item.thumbnail:
+                        item.thumbnail.save(f"{item.owner_id}/{item.content_hash[:2]}/{item.content_hash}.jpg",
+                                            ContentFile(make_thumbnail(image)), save=False)
+                    changed.append(item)
                 entry.image_index = len(images)
                 images.append(image)
             else:
@@ -171,6 +173,9 @@ def _prepare(
             report.failed.append(item.pk)
             continue
         prepared.append(entry)
+    # Sizes and thumbnails are recorded before embedding (a retry reuses the thumbnail),
+    # in one query for the batch.
+    Item.objects.bulk_update(changed, ["width", "height", "thumbnail"])
     return prepared, images, texts
 
 
@@ -255,36 +260,47 @@ def _companion_rows(items: Sequence[Item], pictures: dict[int, Image.Image]) -> 
     return rows
 
 
-def _store(
-    entry: _Prepared,
-    space: EmbeddingSpace,
-    image_vectors: Vectors | None,
-    text_vectors: Vectors | None,
-    companion_rows: Sequence[Vector] = (),
-) -> bool:
+def _vector_rows(
+    entry: _Prepared, space: EmbeddingSpace, image_vectors: Vectors | None, text_vectors: Vectors | None
+) -> list[Vector]:
     item = entry.item
     if entry.image_index is not None:
         assert image_vectors is not None
-        rows = [Vector(item=item, space=space, chunk=0, embedding=image_vectors[entry.image_index])]
-    else:
-        assert text_vectors is not None
-        rows = [
-            Vector(item=item, space=space, chunk=number, span_start=chunk.start, span_end=chunk.end,
-                   embedding=text_vectors[row])
-            for number, (chunk, row) in enumerate(zip(entry.chunks, entry.chunk_rows, strict=True))
-        ]  # fmt: skip
+        return [Vector(item=item, space=space, chunk=0, embedding=image_vectors[entry.image_index])]
+    assert text_vectors is not None
+    return [
+        Vector(item=item, space=space, chunk=number, span_start=chunk.start, span_end=chunk.end,
+               embedding=text_vectors[row])
+        for number, (chunk, row) in enumerate(zip(entry.chunks, entry.chunk_rows, strict=True))
+    ]  # fmt: skip
+
+
+def _store(
+    entries: Sequence[_Prepared],
+    space: EmbeddingSpace,
+    image_vectors: Vectors | None,
+    text_vectors: Vectors | None,
+    companions: dict[int, list[Vector]],
+) -> tuple[list[int], list[int]]:
+    """Save the batch's vectors and mark its items ready, in one transaction (a handful of
+    queries per batch, not per item); returns (stored ids, ids deleted meanwhile)."""
+    ids = [entry.item.pk for entry in entries]
     with transaction.atomic():
-        # Locks the row; an item deleted meanwhile is simply skipped.
-        if not Item.objects.select_for_update().filter(pk=item.pk).exists():
-            return False
+        # Locks the rows; an item deleted meanwhile is simply skipped.
+        alive = set(Item.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+        kept = [entry for entry in entries if entry.item.pk in alive]
+        spaces = {space.pk} | {row.space_id for rows in companions.values() for row in rows}
         # Replacing is what makes a repeated task harmless.
-        Vector.objects.filter(item=item, space__in={space.pk, *(row.space_id for row in companion_rows)}).delete()
-        Vector.objects.bulk_create([*rows, *companion_rows])
-        lexical_index_items(items=[item])
-        Item.objects.filter(pk=item.pk).update(
+        Vector.objects.filter(item_id__in=alive, space__in=spaces).delete()
+        Vector.objects.bulk_create([
+            row for entry in kept
+            for row in (*_vector_rows(entry, space, image_vectors, text_vectors), *companions.get(entry.item.pk, []))
+        ])  # fmt: skip
+        lexical_index_items(items=[entry.item for entry in kept])
+        Item.objects.filter(pk__in=alive).update(
             status=Item.Status.READY, failure_reason="", indexed_at=timezone.now(), indexing_started_at=None
         )
-    return True
+    return [entry.item.pk for entry in kept], [item_id for item_id in ids if item_id not in alive]
 
 
 def items_index(*, item_ids: Sequence[int], fill_batch: bool = False) -> IndexingReport:
@@ -314,11 +330,9 @@ def items_index(*, item_ids: Sequence[int], fill_batch: bool = False) -> Indexin
         text_vectors = _in_batches(texts, embedder.embed_texts, size)
         decoded = {entry.item.pk: images[entry.image_index] for entry in prepared if entry.image_index is not None}
         companions = _companion_rows([entry.item for entry in prepared], decoded)
-        for entry in prepared:
-            if _store(entry, space, image_vectors, text_vectors, companions.get(entry.item.pk, [])):
-                report.ready.append(entry.item.pk)
-            else:
-                report.skipped.append(entry.item.pk)
+        stored, deleted = _store(prepared, space, image_vectors, text_vectors, companions)
+        report.ready.extend(stored)
+        report.skipped.extend(deleted)
     except Exception as exc:
         unfinished = [item for item in items if item.pk not in report.ready and item.pk not in report.failed]
         message = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"

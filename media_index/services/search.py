@@ -7,6 +7,7 @@ filters on that space, so vectors of two spaces are never compared.
 from __future__ import annotations
 
 import functools
+import time as time_module
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -39,9 +40,10 @@ MAX_RANKED_ITEMS = 200
 # at 100 and 0.984 at 200 on 100k rows, for 2.9 vs 4.5 ms. The product asks for 400
 # candidates with iterative scans, which searches wider still; 200 keeps the floor ≥ 0.98.
 HNSW_EF_SEARCH = 200
-# An exact scan replaces HNSW when the filters keep at most 1/this of the space's vectors
-# (and at most SEARCH_EXACT_MAX_VECTORS): see _few_visible_vectors.
+# An exact scan replaces HNSW when the filters keep at most 1/this of the ready items
+# (and at most SEARCH_EXACT_MAX_ITEMS): see _few_visible_items.
 EXACT_SCAN_MAX_SHARE = 10
+READY_COUNT_TTL_SECONDS = 60
 QUERY_MAX_CHARS = 1000
 QUERY_CACHE_SIZE = 1024
 # Relevance cutoff (see ``relevance_cutoff``): always show this many, and cut
@@ -236,7 +238,7 @@ def rank(
     params: list[object] = [space.pk, *filter_params]
     literal = _literal(query)
     tables = "media_index_vector v JOIN media_index_item i ON i.id = v.item_id"
-    exact = filters.exact or _few_visible_vectors(space, tables, " AND ".join(where), params)
+    exact = filters.exact or _few_visible_items(filter_sql, filter_params)
     # The ORDER BY repeats the partial index's expression exactly (see
     # services.spaces), so PostgreSQL can walk the space's HNSW graph; with
     # iterative scans, filters that drop many rows still fill the LIMIT. The
@@ -255,28 +257,40 @@ def rank(
     return _best_chunk_hits(rows)
 
 
-def _few_visible_vectors(space: EmbeddingSpace, tables: str, where: str, params: Sequence[object]) -> bool:
-    """Whether the filters leave so few of the space's vectors that an exact scan of them
-    is the better plan: at most SEARCH_EXACT_MAX_VECTORS, and at most a tenth of the space.
+def _few_visible_items(filter_sql: str, params: Sequence[object]) -> bool:
+    """Whether the filters leave so few items that an exact scan of their vectors is the
+    better plan: at most SEARCH_EXACT_MAX_ITEMS, and at most a tenth of the ready items.
 
     HNSW walks the whole space's graph and drops what the filters exclude: when they keep
     a small share (one user's private items in a shared instance, a narrow date range),
     even iterative scans miss true neighbours (bench_search, one owner's 2 % of 100k rows:
     recall@10 0.81 with relaxed iterative scans, 1.00 with an exact scan in 14 ms). An
     unfiltered small collection stays on HNSW, whose recall is near 1 there and which is
-    faster. Both counts stop at their bound, so the check reads a bounded number of rows.
+    faster. The count reads the item table only (small rows), and stops at the bound.
     """
-    limit = settings.SEARCH_EXACT_MAX_VECTORS
+    limit = settings.SEARCH_EXACT_MAX_ITEMS
     if limit <= 0:
         return False
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT (SELECT count(*) FROM (SELECT 1 FROM {tables} WHERE {where} LIMIT %s) AS visible), "
-            "(SELECT count(*) FROM (SELECT 1 FROM media_index_vector WHERE space_id = %s LIMIT %s) AS stored)",
-            [*params, limit + 1, space.pk, EXACT_SCAN_MAX_SHARE * (limit + 1)],
+            "SELECT count(*) FROM (SELECT 1 FROM media_index_item i "
+            f"WHERE i.status = 'ready' AND {filter_sql} LIMIT %s) AS visible",
+            [*params, limit + 1],
         )
-        visible, stored = cursor.fetchone()
-    return visible <= limit and visible * EXACT_SCAN_MAX_SHARE <= stored
+        visible = cursor.fetchone()[0]
+    return visible <= limit and visible * EXACT_SCAN_MAX_SHARE <= _ready_items()
+
+
+@functools.lru_cache(maxsize=1)
+def _ready_items_at(bucket: int) -> int:
+    del bucket  # only the cache key: a new one every READY_COUNT_TTL_SECONDS
+    return Item.objects.filter(status=Item.Status.READY).count()
+
+
+def _ready_items() -> int:
+    """How many items are ready, recounted at most once a minute per process: only its
+    order of magnitude matters (see ``_few_visible_items``)."""
+    return _ready_items_at(int(time_module.monotonic() // READY_COUNT_TTL_SECONDS))
 
 
 def _best_chunk_hits(rows: Sequence[tuple]) -> list[SearchHit]:

@@ -185,17 +185,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=500)
 THUMBNAIL_SIZE = 384
+# JPEGs are decoded at the largest 1/2, 1/4, 1/8 scale keeping both sides at least this
+# long (see services.images.decode_image); models read 224-384 px. 0: always full size.
+IMAGE_DECODE_MIN_SIDE = env.int("IMAGE_DECODE_MIN_SIDE", default=384)
 # Production: let the proxy send private files after Django checked permissions.
 # Set to the internal location that maps to MEDIA_ROOT, e.g. "/protected-media/"
 # with nginx "location /protected-media/ { internal; alias /data/media/; }".
 PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="")
 # Items per embedding batch; manage.py bench_embedding measures batched vs one-at-a-time.
 INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
-# Searches whose filters leave at most this many vectors (and at most a tenth of the
-# space) scan them exactly instead of walking the HNSW graph, whose recall drops under
-# selective filters (media_index.services.search._few_visible_vectors); 0: never. About
-# 5 µs per 512-d vector on a CPU core: 5,000 cost ~25 ms.
-SEARCH_EXACT_MAX_VECTORS = env.int("SEARCH_EXACT_MAX_VECTORS", default=5_000)
+# Searches whose filters leave at most this many items (and at most a tenth of all ready
+# items) scan their vectors exactly instead of walking the HNSW graph, whose recall drops
+# under selective filters (media_index.services.search._few_visible_items); 0: never.
+# About 5 µs per 512-d vector on a CPU core: 5,000 pictures cost ~25 ms.
+SEARCH_EXACT_MAX_ITEMS = env.int("SEARCH_EXACT_MAX_ITEMS", default=5_000)
 # A worker's task also takes other pending uploads into its batch (up to the size above),
 # so a stream of single uploads is embedded in batches; bench/ingest.py measures both.
 INDEXING_FILL_BATCHES = env.bool("INDEXING_FILL_BATCHES", default=True)

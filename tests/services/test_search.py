@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from media_index.errors import InvalidInput
 from media_index.models import EmbeddingSpace
-from media_index.services.search import SearchFilters, rank, relevance_cutoff, search_by_vector
+from media_index.services.search import SearchFilters, _ready_items_at, rank, relevance_cutoff, search_by_vector
 from tests.factories import DIM, make_item, make_space, unit
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,7 @@ def _order_by_of_the_ranking_query(queries) -> str:  # noqa: ANN001
 
 
 @pytest.mark.parametrize(("viewer_name", "scope", "exact"), [
-    ("alice", "mine", True),  # her 2 of 42 vectors: an exact scan of those two
+    ("alice", "mine", True),  # her 2 of 42 items: an exact scan of their vectors
     ("bob", "mine", False),  # his 40 of 42: the HNSW graph
     ("alice", "all", False),  # public + hers: everything
 ])  # fmt: skip
@@ -131,13 +131,14 @@ def test_a_selective_filter_is_searched_by_an_exact_scan(space, people, settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    settings.SEARCH_EXACT_MAX_VECTORS = 10
+    settings.SEARCH_EXACT_MAX_ITEMS = 10
     alice, bob = people
     for index in range(40):
         make_item(bob, space, [unit(1, index / 40)], title=f"bob-{index}")
     make_item(alice, space, [unit(1, 0.5)], title="alice-near", visibility="private")
     make_item(alice, space, [unit(0, 1)], title="alice-far", visibility="private")
     viewer = alice if viewer_name == "alice" else bob
+    _ready_items_at.cache_clear()  # the per-process count of ready items, recounted each minute
 
     with CaptureQueriesContext(connection) as queries:
         hits = rank(space=space, query=unit(1, 0.5), viewer=viewer, filters=SearchFilters(scope=scope))
@@ -145,7 +146,7 @@ def test_a_selective_filter_is_searched_by_an_exact_scan(space, people, settings
     assert ("halfvec" not in _order_by_of_the_ranking_query(queries)) is exact
     if scope == "mine" and viewer is alice:
         assert [hit.item.title for hit in hits] == ["alice-near", "alice-far"]
-    settings.SEARCH_EXACT_MAX_VECTORS = 0  # off: always the graph
+    settings.SEARCH_EXACT_MAX_ITEMS = 0  # off: always the graph
     with CaptureQueriesContext(connection) as queries:
         rank(space=space, query=unit(1, 0.5), viewer=viewer, filters=SearchFilters(scope=scope))
     assert "halfvec" in _order_by_of_the_ranking_query(queries)
