@@ -14,22 +14,19 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _own_servers_env() -> dict[str, str]:
-    """The scripts start their own embedded servers in a temporary folder, not the test session's."""
-    return {key: value for key, value in os.environ.items()
-            if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "MEDIA_ROOT")}  # fmt: skip
+def _run(*args: str) -> None:
+    """Run a bench script; it starts its own embedded servers in a temporary folder, not the test session's."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "MEDIA_ROOT")}  # fmt: skip
+    run = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
 
 def test_the_ingest_suite_compares_the_pipeline_with_the_raw_model(tmp_path: Path) -> None:
     out = tmp_path / "ingest.json"
 
-    run = subprocess.run(
-        [sys.executable, "bench/ingest.py", "--items", "6", "--model", "demo", "--picture-size", "320x240",
-         "--out", str(out)],
-        cwd=REPO, env=_own_servers_env(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    _run("bench/ingest.py", "--items", "6", "--model", "demo", "--picture-size", "320x240", "--out", str(out))
 
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads(out.read_text())
     raw = report["raw_items_per_s"]
     assert raw["model_batched"] > 0 and raw["model_one_at_a_time"] > 0
@@ -43,13 +40,8 @@ def test_the_ingest_suite_compares_the_pipeline_with_the_raw_model(tmp_path: Pat
 def test_the_http_search_suite_splits_server_time_into_stages(tmp_path: Path) -> None:
     out = tmp_path / "search-http.json"
 
-    run = subprocess.run(
-        [sys.executable, "bench/search_http.py", "--items", "500", "--queries", "6", "--model", "demo",
-         "--out", str(out)],
-        cwd=REPO, env=_own_servers_env(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    _run("bench/search_http.py", "--items", "500", "--queries", "6", "--model", "demo", "--out", str(out))
 
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["items"] == 500 and set(report["runs"]) == {"hybrid", "dense"}
     hybrid = report["runs"]["hybrid"]
