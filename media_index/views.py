@@ -31,6 +31,7 @@ from media_index.services.search import (
     SearchResult,
     active_space_or_error,
     embed_image_query,
+    load_hit_items,
     search_by_query,
     search_by_vector,
     search_similar,
@@ -70,7 +71,7 @@ def _render_results(request: HttpRequest, context: dict[str, Any], run: Callable
     params = request.GET.copy()
     params.pop("page", None)
     context.update({
-        "result": result, "page": page, "hits": page.object_list, "weaker_count": len(result.weaker),
+        "result": result, "page": page, "hits": load_hit_items(page.object_list), "weaker_count": len(result.weaker),
         "show_weaker": show_weaker, "base_query": params.urlencode(), "searched": True,
     })  # fmt: skip
     return render(request, "media_index/home.html", context)

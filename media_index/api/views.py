@@ -39,7 +39,7 @@ from media_index.selectors import (
 )
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
-from media_index.services.search import SearchFilters, SearchResult, search_by_query, search_similar
+from media_index.services.search import SearchFilters, SearchResult, load_hit_items, search_by_query, search_similar
 from media_index.services.tokens import token_create, token_revoke
 from media_index.services.uploads import item_create_note, items_create_from_files
 
@@ -87,7 +87,7 @@ def _page(request: Request, result: SearchResult, data: dict[str, Any]) -> Respo
         "weaker_count": len(result.weaker),
         "page": page,
         "pages": pages,
-        "results": hits[(page - 1) * size : page * size],
+        "results": load_hit_items(hits[(page - 1) * size : page * size]),
     }
     context = {"request": request, "space_id": result.space.pk}
     return Response(SearchResponseSerializer(body, context=context).data)

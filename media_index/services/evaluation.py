@@ -115,7 +115,7 @@ def evaluate_queries(
         try:
             result = search_by_query(viewer=AnonymousUser(), text=query.text, image=image, filters=filters,
                                      space_id=space_id, mode=mode)  # fmt: skip
-            ranked = [hit.item.pk for hit in result.hits + result.weaker]
+            ranked = [hit.item_id for hit in result.hits + result.weaker]
         except InvalidInput:
             ranked = []
         scores = _scores(ranked, relevant)

@@ -150,3 +150,21 @@ def test_a_selective_filter_is_searched_by_an_exact_scan(space, people, settings
     with CaptureQueriesContext(connection) as queries:
         rank(space=space, query=unit(1, 0.5), viewer=viewer, filters=SearchFilters(scope=scope))
     assert "halfvec" in _order_by_of_the_ranking_query(queries)
+
+
+def test_ranking_loads_no_items_and_a_page_loads_its_own_in_one_query(space, people, django_assert_num_queries) -> None:
+    from media_index.models import Item
+    from media_index.services.search import load_hit_items
+
+    alice, _ = people
+    for index in range(5):
+        make_item(alice, space, [unit(1, index / 10)], title=f"item-{index}")
+    hits = rank(space=space, query=unit(1, 0), viewer=alice, filters=SearchFilters())
+    assert [hit.loaded_item for hit in hits] == [None] * 5
+    Item.objects.filter(title="item-1").delete()  # deleted between ranking and showing
+
+    with django_assert_num_queries(1):
+        page = load_hit_items(hits[:3])
+
+    assert [hit.item.title for hit in page] == ["item-0", "item-2"]
+    assert hits[3].loaded_item is None  # not on the page: never loaded

@@ -1,15 +1,16 @@
 """Vector search at several collection sizes: HNSW (ef_search sweep) vs exact, filtered, FAISS.
 
-    python devstack.py exec --state var -- .venv/bin/python manage.py bench_search --sizes 10000,100000
+    python manage.py bench search --sizes 10000,100000,1000000 [--ef 20,40,100,200] [--no-faiss]
 
-For each size, in a temporary table shaped like the product's (full-precision ``vector``
+For each size, in an unlogged table shaped like the product's (full-precision ``vector``
 column, HNSW on ``embedding::halfvec(dim)`` with the product's m/ef_construction, an owner
 column for filters), on clustered synthetic unit vectors: build time and index size;
-recall@10 and p50/p95 latency of single SQL queries at each ef_search; the same for an exact
-scan (on the first ``--exact-queries`` queries: a scan of 1M rows takes seconds); a filtered query (one owner of 50, 2% of rows) with pgvector's iterative scans off,
+recall@10 and p50/p95 latency of single SQL queries at each ef_search; the same for an
+exact scan (on the first ``--exact-queries`` queries: a scan of 1M rows takes seconds); a
+filtered query (one owner of 50, 2% of rows) with pgvector's iterative scans off,
 ``relaxed_order`` (the product's setting) and ``strict_order``; and, when faiss-cpu is
-installed, FAISS HNSW (same M and efConstruction) and exact inner product in process, on the
-same data, as the reference. Ground truth: exact NumPy search. Writes bench/results/search.json.
+installed (and not ``--no-faiss``), FAISS HNSW (same M and efConstruction) and exact inner
+product in process, on the same data, as the reference. Ground truth: exact NumPy search. Writes bench/results/search.json.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Command(BaseCommand):
         parser.add_argument("--queries", type=int, default=200)
         parser.add_argument("--ef", default="20,40,100,200", help="ef_search values to sweep")
         parser.add_argument("--exact-queries", type=int, default=50, help="queries timed for the exact scans")
+        parser.add_argument("--no-faiss", action="store_true", help="skip the FAISS reference (its 1M build is long)")
         parser.add_argument("--maintenance-work-mem", default="4GB",
                             help="for the index build: the graph must fit in it, or the build slows down many times")
         parser.add_argument("--out", type=Path, default=RESULTS_DIR / "search.json")
@@ -80,14 +82,16 @@ class Command(BaseCommand):
         result: dict[str, Any] = {
             "command": f"python manage.py bench_search --sizes {options['sizes']} --dim {options['dim']} "
                        f"--queries {options['queries']} --ef {options['ef']} --exact-queries {options['exact_queries']} "
-                       f"--maintenance-work-mem {options['maintenance_work_mem']}",
+                       f"--maintenance-work-mem {options['maintenance_work_mem']}"
+                       + (" --no-faiss" if options["no_faiss"] else ""),
             "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
             "hnsw": {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION},
             "sizes": {},
         }  # fmt: skip
         for size in sizes:
             result["sizes"][str(size)] = self._measure(
-                size, options["dim"], options["queries"], efs, options["exact_queries"], options["maintenance_work_mem"]
+                size, options["dim"], options["queries"], efs, options["exact_queries"], options["maintenance_work_mem"],
+                options["no_faiss"],
             )
             self._print(size, result["sizes"][str(size)])
         options["out"].parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +99,8 @@ class Command(BaseCommand):
         self.stdout.write(f"written to {options['out']}")
 
     def _measure(
-        self, rows: int, dim: int, n_queries: int, efs: list[int], exact_queries: int, work_mem: str
+        self, rows: int, dim: int, n_queries: int, efs: list[int], exact_queries: int, work_mem: str,
+        skip_faiss: bool = False,
     ) -> dict[str, Any]:
         clusters = max(rows // 200, 10)
         data = _clustered_unit_vectors(rows, dim, clusters=clusters, seed=0)
@@ -161,7 +166,7 @@ class Command(BaseCommand):
             )  # fmt: skip
             cursor.execute("RESET hnsw.iterative_scan")
             cursor.execute("DROP TABLE bench_search")
-        out["faiss"] = self._faiss(data, queries, truth, efs)
+        out["faiss"] = {"skipped": "--no-faiss"} if skip_faiss else self._faiss(data, queries, truth, efs)
         return out
 
     def _faiss(self, data: np.ndarray, queries: np.ndarray, truth: np.ndarray, efs: list[int]) -> dict[str, Any]:
