@@ -52,6 +52,22 @@ def test_environment_values_reach_settings(monkeypatch: pytest.MonkeyPatch) -> N
     assert (settings.OPEN_CLIP_MODEL, settings.OPEN_CLIP_PRETRAINED) == ("ViT-B-32", "laion2b_s34b_b79k")
 
 
+def test_search_tuning_comes_from_the_environment_and_out_of_range_values_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SEARCH_HNSW_EF_SEARCH", "800")
+    monkeypatch.setenv("SEARCH_EXACT_MAX_ITEMS", "0")
+    monkeypatch.setenv("INDEXING_FILL_BATCHES", "0")
+
+    settings = _fresh_import("searchsite.settings.base")
+
+    assert (settings.SEARCH_HNSW_EF_SEARCH, settings.SEARCH_EXACT_MAX_ITEMS) == (800, 0)
+    assert settings.INDEXING_FILL_BATCHES is False
+    monkeypatch.setenv("SEARCH_HNSW_EF_SEARCH", "5000")  # above pgvector's 1000
+    with pytest.raises(ImproperlyConfigured):
+        _fresh_import("searchsite.settings.base")
+
+
 def test_embedded_database_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
 

@@ -35,11 +35,6 @@ from media_index.timing import timed
 CANDIDATE_VECTORS = 400
 # Items ranked at most; pages slice this list, which keeps paging stable.
 MAX_RANKED_ITEMS = 200
-# pgvector's default ef_search is 40. bench_search (bench/results/search.json, 512-d
-# clustered vectors, LIMIT 10): recall@10 0.999 at 100 and at 200 on 10k rows, but 0.918
-# at 100 and 0.984 at 200 on 100k rows, for 2.9 vs 4.5 ms. The product asks for 400
-# candidates with iterative scans, which searches wider still; 200 keeps the floor ≥ 0.98.
-HNSW_EF_SEARCH = 200
 # An exact scan replaces HNSW when the filters keep at most 1/this of the ready items
 # (and at most SEARCH_EXACT_MAX_ITEMS): see _few_visible_items.
 EXACT_SCAN_MAX_SHARE = 10
@@ -262,7 +257,7 @@ def rank(
         f"ORDER BY {order} LIMIT %s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(settings.SEARCH_HNSW_EF_SEARCH)}")
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         cursor.execute(sql, [literal, *params, literal, CANDIDATE_VECTORS])
         rows = cursor.fetchall()

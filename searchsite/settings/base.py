@@ -194,6 +194,13 @@ IMAGE_DECODE_MIN_SIDE = env.int("IMAGE_DECODE_MIN_SIDE", default=384)
 PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="")
 # Items per embedding batch; manage.py bench_embedding measures batched vs one-at-a-time.
 INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
+# HNSW candidates per search (pgvector's hnsw.ef_search; its default is 40). manage.py
+# bench search, 512-d, recall@10: 0.999 at 100 on 10k rows; 0.933 at 100 and 0.988 at
+# 200 on 100k; at 1M 0.77 / 0.88 / 0.96 at 200 / 400 / 800 (docs/BENCHMARKS.md). The
+# product asks for 400 candidates with iterative scans, which searches wider still.
+SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=200)
+if not 1 <= SEARCH_HNSW_EF_SEARCH <= 1000:
+    raise ImproperlyConfigured("SEARCH_HNSW_EF_SEARCH must be between 1 and 1000 (pgvector's range).")
 # Searches whose filters leave at most this many items (and at most a tenth of all ready
 # items) scan their vectors exactly instead of walking the HNSW graph, whose recall drops
 # under selective filters (media_index.services.search._few_visible_items); 0: never.

@@ -168,3 +168,17 @@ def test_ranking_loads_no_items_and_a_page_loads_its_own_in_one_query(space, peo
 
     assert [hit.item.title for hit in page] == ["item-0", "item-2"]
     assert hits[3].loaded_item is None  # not on the page: never loaded
+
+
+def test_the_configured_ef_search_reaches_the_query(space, people, settings) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SEARCH_HNSW_EF_SEARCH = 321
+    alice, _ = people
+    make_item(alice, space, [unit(1)], title="one")
+
+    with CaptureQueriesContext(connection) as queries:
+        rank(space=space, query=unit(1), viewer=alice, filters=SearchFilters())
+
+    assert any(query["sql"] == "SET LOCAL hnsw.ef_search = 321" for query in queries)
