@@ -244,7 +244,6 @@ def rank(
     where = ["v.space_id = %s", "i.status = 'ready'", filter_sql]
     params: list[object] = [space.pk, *filter_params]
     literal = _literal(query)
-    tables = "media_index_vector v JOIN media_index_item i ON i.id = v.item_id"
     exact = filters.exact or _few_visible_items(filter_sql, filter_params)
     # The ORDER BY repeats the partial index's expression exactly (see
     # services.spaces), so PostgreSQL can walk the space's HNSW graph; with
@@ -253,7 +252,8 @@ def rank(
     order = "v.embedding <=> %s::vector" if exact else f"v.embedding::halfvec({dim}) <=> %s::halfvec({dim})"
     sql = (
         f"SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector) AS score "
-        f"FROM {tables} WHERE {' AND '.join(where)} "
+        f"FROM media_index_vector v JOIN media_index_item i ON i.id = v.item_id "
+        f"WHERE {' AND '.join(where)} "
         f"ORDER BY {order} LIMIT %s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
