@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from media_index.embedding.base import Embedder, SpaceSpec, Vectors, l2_normalize
-from media_index.embedding.weights import local_model_dir
+from media_index.embedding.weights import existing_model_dir, local_model_dir
 from media_index.errors import ModelUnavailable
 
 BACKEND = "bge_m3"
@@ -48,12 +48,8 @@ def bge_m3_dir(model_name: str) -> Path:
 
 def resolve_bge_m3(model_name: str) -> BgeM3Weights:
     """The local BGE-M3 folder for ``model_name``, or exactly what is missing."""
-    folder = bge_m3_dir(model_name)
-    if not folder.is_dir():
-        raise ModelUnavailable(
-            f"No BGE-M3 model at {folder}. Fetch it where a network exists with "
-            f"'python manage.py download_models --bge-m3', or set TEXT_EMBEDDING_MODEL to a local folder."
-        )
+    folder = existing_model_dir(bge_m3_dir(model_name), label="BGE-M3", download_flag="--bge-m3",
+                                alternative="set TEXT_EMBEDDING_MODEL to a local folder")  # fmt: skip
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     weights = next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), None)
     if weights is None:

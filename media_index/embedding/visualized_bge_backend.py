@@ -24,7 +24,7 @@ from PIL import Image
 
 from media_index.embedding.base import Embedder, SpaceSpec, Vectors, l2_normalize
 from media_index.embedding.eva_clip_setup import CONFIGS_DIR, eva_clip_bpe_path
-from media_index.embedding.weights import local_model_dir
+from media_index.embedding.weights import existing_model_dir, local_model_dir
 from media_index.errors import ModelUnavailable
 
 BACKEND = "visualized_bge"
@@ -46,12 +46,8 @@ def visualized_bge_dir(model_name: str) -> Path:
 
 def resolve_visualized_bge(model_name: str) -> VisualizedBgeWeights:
     """The local Visualized BGE folder for ``model_name``, or exactly what is missing."""
-    folder = visualized_bge_dir(model_name)
-    if not folder.is_dir():
-        raise ModelUnavailable(
-            f"No Visualized BGE model at {folder}. Fetch one where a network exists with "
-            f"'python manage.py download_models --visualized-bge', or name a local folder."
-        )
+    folder = existing_model_dir(visualized_bge_dir(model_name), label="Visualized BGE",
+                                download_flag="--visualized-bge", alternative="name a local folder")  # fmt: skip
     weights = sorted(folder.glob("Visualized_*.pth"))
     if len(weights) != 1:
         raise ModelUnavailable(f"{folder} must hold exactly one Visualized_*.pth weight file, not {len(weights)}.")

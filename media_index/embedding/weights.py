@@ -42,6 +42,16 @@ def local_model_dir(family: str, model_name: str) -> Path:
     return path if path.is_absolute() else Path(settings.MODEL_DIR) / family / model_name
 
 
+def existing_model_dir(folder: Path, *, label: str, download_flag: str, alternative: str) -> Path:
+    """``folder`` if it exists; else ModelUnavailable naming the download command for it."""
+    if not folder.is_dir():
+        raise ModelUnavailable(
+            f"No {label} model at {folder}. Fetch it where a network exists with "
+            f"'python manage.py download_models {download_flag}', or {alternative}."
+        )
+    return folder
+
+
 def open_clip_dir(model_name: str, pretrained: str) -> Path:
     """The folder under MODEL_DIR that holds one (architecture, tag) pair."""
     return Path(settings.MODEL_DIR) / "open_clip" / f"{model_name}__{pretrained}"
