@@ -10,7 +10,7 @@ WORKERS ?= 1
 # DEMO=0 make run: no demo collection on the first start.
 DEMO ?= 1
 
-.PHONY: run test install install-dev lint-compose clean-venv
+.PHONY: run dev test test-browser install install-dev clean-venv
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,21 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-run: $(VENV)/.installed
-	$(PY) devstack.py run --host $(HOST) --port $(PORT) --workers $(WORKERS) $(if $(filter 0,$(DEMO)),--no-demo,)
+RUN_ARGS = --host $(HOST) --port $(PORT) --workers $(WORKERS) $(if $(filter 0,$(DEMO)),--no-demo,)
 
-test: $(VENV)/.installed-dev
+# The product: gunicorn, DEBUG off.
+run: $(VENV)/.installed
+	$(PY) devstack.py run $(RUN_ARGS)
+
+# Development: Django's runserver with autoreload and DEBUG on. Never expose it.
+dev: $(VENV)/.installed
+	$(PY) devstack.py run --dev $(RUN_ARGS)
+
+# The browser tests need a Chromium: found, or installed (see the script).
+test-browser:
+	sh tools/ensure_browser.sh $(PY)
+
+test: $(VENV)/.installed-dev test-browser
 	$(PY) devstack.py exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 clean-venv:

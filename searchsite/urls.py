@@ -1,9 +1,10 @@
 """Top-level URLs: the pages, the admin, the versioned REST API, the health check."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from media_index import error_views
 from media_index import views as media_views
 
 urlpatterns = [
@@ -14,5 +15,12 @@ urlpatterns = [
     path("api/v1/", include("media_index.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The API never answers with an HTML page: whatever no route above matched is a JSON 404.
+    re_path(r"^api/(?P<path>.*)$", error_views.api_not_found),
     path("", include("media_index.urls")),
 ]
+
+handler400 = error_views.bad_request
+handler403 = error_views.permission_denied
+handler404 = error_views.page_not_found
+handler500 = error_views.server_error

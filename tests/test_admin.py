@@ -91,3 +91,24 @@ def test_the_space_list_shows_progress_and_its_actions_check_what_they_do(staff_
     assert "is active; activate another space" in active_drop.content.decode()
     assert EmbeddingSpace.objects.get(is_active=True).pk == active.pk
     assert staff_client.get("/admin/media_index/embeddingspace/reindex/").status_code == 200
+
+
+def test_the_items_files_link_to_permission_checked_admin_views(staff_client, django_user_model) -> None:
+    """Not to /media/ (nothing serves it): to admin views that check the admin's permission,
+    which also show staff a private item of another user."""
+    other = django_user_model.objects.create_user("bob", password="pw")
+    staff_client.post("/admin/media_index/item/upload/", {
+        "files": [SimpleUploadedFile("bobs.png", media.image_bytes("green"))], "visibility": "private",
+    })  # fmt: skip
+    item = Item.objects.get(original_name="bobs.png")
+    Item.objects.filter(pk=item.pk).update(owner=other)
+
+    page = staff_client.get(f"/admin/media_index/item/{item.pk}/change/").content.decode()
+    original = staff_client.get(f"/admin/media_index/item/{item.pk}/file/")
+    missing_thumbnail = staff_client.get(f"/admin/media_index/item/{item.pk}/thumbnail/")
+
+    assert f"/admin/media_index/item/{item.pk}/file/" in page and "/media/" not in page
+    assert original.status_code == 200 and original["Content-Type"] == "image/png"
+    assert missing_thumbnail.status_code == 404  # not indexed yet: no thumbnail
+    staff_client.logout()
+    assert staff_client.get(f"/admin/media_index/item/{item.pk}/file/").status_code == 302  # to the login page

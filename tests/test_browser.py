@@ -1,4 +1,4 @@
-"""The search page in a real browser (Debian's Chromium driven by Playwright) over the demo collection.
+"""The search page in a real browser (Chromium driven by Playwright) over the demo collection.
 
 Screenshots go to var/test/artifacts/ (CI keeps them as test artefacts).
 """
@@ -16,7 +16,6 @@ from media_index.services.demo import demo_collection_load
 from tests import media
 from tests.conftest import REPO
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "var" / "test" / "artifacts"
 # Root needs --no-sandbox; the rest keep Chromium off the (closed) network.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -24,10 +23,22 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TOP = 8
 DOG_WORDS = ("puppy", "dog", "小狗", "狗")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
-]
+pytestmark = [pytest.mark.slow]
+NO_BROWSER = (
+    "No Chromium for the browser tests: `make test` looks for one, installs Debian's chromium "
+    "with apt-get when run as root, else tries Playwright's download. Install one with "
+    "'sudo apt-get install chromium' or '.venv/bin/python -m playwright install chromium'."
+)
+
+
+def chromium_executable(playwright) -> str | None:  # noqa: ANN001
+    """A Chromium on the PATH (Debian's), else Playwright's own download, else None."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    bundled = playwright.chromium.executable_path
+    return bundled if bundled and Path(bundled).exists() else None
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +50,10 @@ def browser() -> Iterator[object]:
     # allowing them is safe (the documented workaround).
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        executable = chromium_executable(playwright)
+        if executable is None:
+            pytest.fail(NO_BROWSER, pytrace=False)
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -95,6 +95,29 @@ def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
     return found
 
 
+def _hostile_requests(base: str) -> dict[str, tuple[int, str]]:
+    """What a stranger on the network might send to ``make run``; (status, body) of each."""
+    requests = {
+        "far dates": urllib.request.Request(f"{base}/?q=dog&date_to=9999-12-31"),
+        "bad dates": urllib.request.Request(f"{base}/api/v1/search/?q=dog&date_from=2026-13-45"),
+        "unknown page": urllib.request.Request(f"{base}/no/such/page/"),
+        "unknown API path": urllib.request.Request(f"{base}/api/v1/nothing/"),
+        "static traversal": urllib.request.Request(f"{base}/static/%2e%2e/manage.py"),
+        "nested JSON": urllib.request.Request(
+            f"{base}/api/v1/auth/token/", method="POST", headers={"Content-Type": "application/json"},
+            data=('{"username": ' + "[" * 1000 + "]" * 1000 + ', "password": "x"}').encode()),
+        "unknown host": urllib.request.Request(f"{base}/", headers={"Host": "evil.example.org"}),
+    }  # fmt: skip
+    answers = {}
+    for name, request in requests.items():
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answers[name] = (response.status, response.read().decode(errors="replace"))
+        except urllib.error.HTTPError as error:
+            answers[name] = (error.code, error.read().decode(errors="replace"))
+    return answers
+
+
 @pytest.mark.slow
 def test_run_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     state = tmp_path / "state"
@@ -105,6 +128,7 @@ def test_run_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
         first.wait_for("Search page:", STARTUP_TIMEOUT_SECONDS)
         body = _wait_healthy(f"http://127.0.0.1:{port}/healthz")
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
+        hostile = _hostile_requests(f"http://127.0.0.1:{port}")
         children = first.descendants()
         cmdlines = " | ".join(" ".join(c.cmdline()) for c in children)
     finally:
@@ -115,7 +139,13 @@ def test_run_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
     assert body["checks"]["worker"]["count"] == 1
     assert "password:" in first.output
     assert f"http://localhost:{port}/" in first.output
-    assert "celery" in cmdlines and "runserver" in cmdlines and "redis-server" in cmdlines
+    assert "celery" in cmdlines and "gunicorn" in cmdlines and "redis-server" in cmdlines
+    assert "runserver" not in cmdlines
+    for name, (status, body) in hostile.items():
+        assert 400 <= status < 500 or (name == "far dates" and status == 200), (name, status, body[:300])
+        # Never a debug page: no traceback, no settings, no environment, no list of routes.
+        for leak in ("Traceback", "DATABASE_URL", "SECRET_KEY", "URLconf", "settings.DEBUG", "runserver"):
+            assert leak not in body, (name, leak)
     psutil.wait_procs(children, timeout=10)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not _postgres_processes(state / "pgdata")

@@ -68,6 +68,11 @@ API_CASES = [
     ("revoke a token that does not exist", "delete", "/api/v1/auth/tokens/424242/", {}, True),
     ("token id that is not a number", "delete", "/api/v1/auth/tokens/abc/", {}, True),
     ("token name too long", "post", "/api/v1/auth/token/", {"data": {"username": "alice", "password": "pw", "name": "n" * 101}, "format": "json"}, False),
+    ("deeply nested JSON for a token", "post", "/api/v1/auth/token/", {"data": '{"username": ' + "[" * 1000 + "]" * 1000 + ', "password": "x"}', "content_type": "application/json"}, False),
+    ("deeply nested JSON for an item", "post", "/api/v1/items/", {"data": '{"text": ' + "[" * 5000 + "]" * 5000 + "}", "content_type": "application/json"}, True),
+    ("1,500 repeated parameters", "get", "/api/v1/search/?q=dog" + "&kind=image" * 1500, {}, False),
+    ("unknown API path", "get", "/api/v1/nothing/here/", {}, False),
+    ("unknown API version", "get", "/api/v2/search/?q=dog", {}, False),
 ]
 
 
@@ -84,10 +89,9 @@ def test_the_api_answers_malformed_requests_with_4xx_and_a_message(setup, descri
     response = getattr(client, method)(path.format(item=setup["item"].pk), data, **extra)
 
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
-    if response["Content-Type"].startswith("application/json"):
-        assert response.json()["error"]["message"]
-    else:  # Django's own 404 for a URL that matches no route
-        assert response.status_code == 404
+    # The API never answers with an HTML page, not even for a URL that matches no route.
+    assert response["Content-Type"].startswith("application/json"), response.content[:300]
+    assert response.json()["error"]["message"]
 
 
 PAGE_CASES = [
@@ -102,6 +106,8 @@ PAGE_CASES = [
     ("note too long", "post", "/upload/", {"note-text": "x" * 300_000, "note-visibility": "private"}),
     ("detail of a missing item", "get", "/items/99999999/", {}),
     ("unknown language", "post", "/i18n/setlang/", {"language": "xx", "next": "/"}),
+    ("unknown page", "get", "/no/such/page/", {}),
+    ("1,500 repeated parameters", "get", "/?q=dog" + "&kind=image" * 1500, {}),
 ]
 
 
@@ -117,4 +123,24 @@ def test_the_pages_answer_malformed_requests_with_a_message(client, setup, descr
         return
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
     page = response.content.decode()
-    assert any(marker in page for marker in ('class="error"', "errorlist", "Not Found", "<h1>Not Found</h1>")), page[:500]
+    assert any(marker in page for marker in ('class="error"', "errorlist", 'id="error-page"')), page[:500]
+    assert "Traceback" not in page
+
+
+@pytest.mark.parametrize("dates", ["date_to=9999-12-31", "date_from=0001-01-01", "date_from=0001-01-01&date_to=9999-12-31"])
+def test_the_first_and_last_representable_days_are_valid_filters(setup, client, dates: str) -> None:
+    """date_to + 1 day overflowed (a 500); the extreme days simply bound nothing."""
+    api = APIClient().get(f"/api/v1/search/?q=public&mode=lexical&{dates}")
+    page = client.get(f"/?q=public&mode=lexical&{dates}")
+
+    assert api.status_code == 200, api.content[:300]
+    assert page.status_code == 200
+
+
+def test_the_error_pages_speak_the_visitors_language(client) -> None:
+    english = client.get("/no/such/page/")
+    chinese = client.get("/no/such/page/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert english.status_code == chinese.status_code == 404
+    assert "Page not found" in english.content.decode()
+    assert "页面不存在" in chinese.content.decode()

@@ -12,12 +12,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from media_index.api.parsers import SafeJSONParser
 from media_index.api.serializers import (
     ApiTokenSerializer,
     ItemCreateSerializer,
@@ -137,7 +138,7 @@ class SimilarView(APIView):
 
 class ItemListCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
     throttle_scope = "upload"
 
     def get_throttles(self) -> list[Any]:
@@ -243,7 +244,7 @@ class TokenView(APIView):
     """
 
     permission_classes = [permissions.AllowAny]
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
     throttle_scope = "token"
     throttle_classes = [ScopedRateThrottle]
 

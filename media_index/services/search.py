@@ -335,10 +335,12 @@ def _filter_sql(
     if filters.kind:
         where.append("i.kind = %s")
         params.append(filters.kind)
-    if filters.date_from:
+    # The first and last representable days bound nothing, and their neighbours would
+    # overflow (date_to + 1 day, or a time zone shift before year 1): no condition.
+    if filters.date_from and filters.date_from > date.min:
         where.append("i.created_at >= %s")
         params.append(_day_start(filters.date_from))
-    if filters.date_to:
+    if filters.date_to and filters.date_to < date.max:
         where.append("i.created_at < %s")
         params.append(_day_start(filters.date_to) + timedelta(days=1))
     if exclude_item is not None:

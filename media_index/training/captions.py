@@ -104,6 +104,7 @@ EN_CATEGORY_NOTES = {
         "The {n} sticker on my notebook.",
         "A {a} {n} for the party decorations.",
     ),
+    "thing": (),
 }
 ZH_CATEGORY_NOTES = {
     "animal": (
@@ -142,6 +143,7 @@ ZH_CATEGORY_NOTES = {
         "我笔记本上的{n}贴纸。",
         "派对装饰用的{a}{n}。",
     ),
+    "thing": (),
 }
 EN_NAMES = ("Max", "Bella", "Luna", "Charlie", "Coco", "Milo", "Lily", "Oscar")
 ZH_NAMES = ("豆豆", "旺财", "小白", "球球", "乐乐", "毛毛", "小美", "多多")

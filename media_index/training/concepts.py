@@ -10,7 +10,8 @@ name in each language is the primary one, used by evaluation queries ("a cute pu
 from dataclasses import dataclass
 from typing import Literal
 
-Category = Literal["animal", "food", "vehicle", "object", "nature", "person", "symbol"]
+# "thing": a corpus concept with no hand-written category (generic notes only).
+Category = Literal["animal", "food", "vehicle", "object", "nature", "person", "symbol", "thing"]
 
 
 @dataclass(frozen=True)
@@ -120,4 +121,7 @@ COLOURS: dict[str, tuple[str, str]] = {
     "yellow": ("yellow", "黄色"),
     "green": ("green", "绿色"),
     "pink": ("pink", "粉色"),
+    "orange": ("orange", "橙色"),
+    "purple": ("purple", "紫色"),
+    "brown": ("brown", "棕色"),
 }

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from .captions import caption
 from .concepts import Concept
-from .render import render_scene
+from .render import TRAINING_BACKGROUNDS, SpriteStyle, render_scene
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,9 @@ class GeneratedPairs(Dataset[GroupedPair]):
         multi_object_probability: float = 0.25,
         max_objects: int = 3,
         note_probability: float = 0.3,
+        style: SpriteStyle | None = "noto",
+        backgrounds: Sequence[str] = TRAINING_BACKGROUNDS[:7],
+        augment: bool = False,
         progress: bool = True,
     ) -> None:
         if num_images < 1 or captions_per_image < 1:
@@ -90,6 +93,8 @@ class GeneratedPairs(Dataset[GroupedPair]):
         self.groups: list[int] = []
         group_ids: dict[tuple[frozenset[str], str | None], int] = {}
         self.pixels = np.empty((num_images, image_size, image_size, 3), dtype=np.uint8)
+        # "Other drawings behind": any concept's drawings, faded into the background.
+        backdrop = [glyph for concept in self.concepts for glyph in concept.emoji] if style != "noto" else []
         for index in tqdm(range(num_images), desc="rendering pictures", disable=not progress):
             chosen, render_seed = scene_concepts(
                 self.concepts,
@@ -98,7 +103,8 @@ class GeneratedPairs(Dataset[GroupedPair]):
                 multi_object_probability=multi_object_probability,
                 max_objects=max_objects,
             )
-            picture, colours = render_scene(chosen, render_seed, size=image_size)
+            picture, colours = render_scene(chosen, render_seed, size=image_size, style=style,
+                                            backgrounds=backgrounds, augment=augment, backdrop=backdrop)  # fmt: skip
             self.scenes.append(chosen)
             self.colours.append(colours)
             # A red car and a blue car are different groups: their captions may name the colour.

@@ -16,7 +16,7 @@ from torch import nn
 
 from .captions import note
 from .concepts import Concept
-from .render import render_scene
+from .render import TRAINING_BACKGROUNDS, SpriteStyle, render_scene
 from .train import Preprocess, Tokenizer
 
 # Default held-out seed: far from the small seeds used for training pools.
@@ -84,15 +84,22 @@ def _precision_recall_at_k(
     return sum(precisions) / len(precisions), sum(recalls) / len(recalls)
 
 
+# Old galleries used the Noto glyphs on the training backgrounds; the v2 demo model is
+# evaluated on OpenMoji drawings over backgrounds training never saw (see demo.py).
+DEFAULT_BACKGROUNDS = TRAINING_BACKGROUNDS[:7]
+
+
 def held_out_gallery(
-    concepts: Sequence[Concept], *, images_per_concept: int, seed: int, image_size: int
+    concepts: Sequence[Concept], *, images_per_concept: int, seed: int, image_size: int,
+    style: SpriteStyle = "noto", backgrounds: Sequence[str] = DEFAULT_BACKGROUNDS,
 ) -> tuple[list[Image.Image], list[str], list[str | None]]:
     """Single-object pictures of every concept, rendered from ``seed``, with their labels
     and the object's colour name (None where it has none)."""
     images, labels, colours = [], [], []
     for index in range(images_per_concept):
         for position, concept in enumerate(concepts):
-            picture, colour = render_scene([concept], seed * 7919 + index * len(concepts) + position, size=image_size)
+            picture, colour = render_scene([concept], seed * 7919 + index * len(concepts) + position, size=image_size,
+                                           style=style, backgrounds=backgrounds)  # fmt: skip
             images.append(picture)
             labels.append(concept.key)
             colours.append(colour[0])
@@ -100,7 +107,8 @@ def held_out_gallery(
 
 
 def colour_gallery(
-    concepts: Sequence[Concept], *, images_per_variant: int, seed: int, image_size: int
+    concepts: Sequence[Concept], *, images_per_variant: int, seed: int, image_size: int,
+    style: SpriteStyle = "noto", backgrounds: Sequence[str] = DEFAULT_BACKGROUNDS,
 ) -> tuple[list[Image.Image], list[tuple[str, str | None]]]:
     """``images_per_variant`` pictures of every coloured emoji (every red car, blue car...),
     labelled (concept key, colour), so each colour query has enough relevant pictures."""
@@ -111,7 +119,8 @@ def colour_gallery(
                 continue
             for index in range(images_per_variant):
                 picture_seed = (seed + 17) * 104_729 + (position * 16 + variant) * 1_000 + index
-                picture, colours = render_scene([concept], picture_seed, size=image_size, variants=[variant])
+                picture, colours = render_scene([concept], picture_seed, size=image_size, variants=[variant],
+                                                style=style, backgrounds=backgrounds)  # fmt: skip
                 images.append(picture)
                 labels.append((concept.key, colours[0]))
     return images, labels
@@ -145,6 +154,9 @@ def evaluate_retrieval(
     k: int = 5,
     batch_size: int = 128,
     per_concept: bool = False,
+    style: SpriteStyle = "noto",
+    backgrounds: Sequence[str] = DEFAULT_BACKGROUNDS,
+    named_queries: bool = True,
 ) -> dict:
     """Retrieval metrics (floats in [0, 1]) on a held-out gallery, keyed by name.
 
@@ -166,8 +178,9 @@ def evaluate_retrieval(
     """
     was_training = model.training
     model.eval()
+    drawn = {"style": style, "backgrounds": backgrounds}
     images, image_labels, image_colours = held_out_gallery(
-        concepts, images_per_concept=images_per_concept, seed=seed, image_size=image_size
+        concepts, images_per_concept=images_per_concept, seed=seed, image_size=image_size, **drawn
     )
     rng = random.Random(f"notes:{seed}")
     notes, note_labels = [], []
@@ -199,17 +212,17 @@ def evaluate_retrieval(
         metrics[f"{name}_p@{k}"], _ = _precision_recall_at_k(queries, items, query_labels, item_labels, k)
 
     query_images, query_labels_i2i, _ = held_out_gallery(
-        concepts, images_per_concept=1, seed=seed + 1, image_size=image_size
+        concepts, images_per_concept=1, seed=seed + 1, image_size=image_size, **drawn
     )
     query_image_vectors = _embed_images(model, preprocess, query_images, batch_size)
     metrics[f"image_to_image_p@{k}"], _ = _precision_recall_at_k(
         query_image_vectors, image_vectors, query_labels_i2i, image_labels, k
     )
 
-    named = [entry for entry in NAMED_QUERIES if entry[2] in set(keys)]
+    named = [entry for entry in NAMED_QUERIES if entry[2] in set(keys)] if named_queries else []
     if named:
         coloured, coloured_labels = colour_gallery(
-            concepts, images_per_variant=images_per_concept, seed=seed, image_size=image_size
+            concepts, images_per_variant=images_per_concept, seed=seed, image_size=image_size, **drawn
         )
         gallery = image_vectors
         if coloured:

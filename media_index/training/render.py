@@ -1,23 +1,39 @@
-"""Deterministic synthetic pictures: Noto Color Emoji and drawn shapes on varied backgrounds.
+"""Deterministic synthetic pictures: OpenMoji drawings (or Noto Color Emoji) and drawn shapes on varied backgrounds.
 
 A picture is a function of its concepts and a seed only, so a training pool and a held-out
-evaluation gallery (another seed) can be regenerated bit for bit on any machine with the
-same fonts. Variation (backgrounds, sizes, rotations, positions, colour jitter, distractor
+evaluation gallery (another seed) can be regenerated bit for bit on any machine: the font
+ships with the code. Variation (backgrounds, sizes, rotations, positions, colour jitter, distractor
 shapes, several objects) is what makes the model learn the object rather than the canvas.
 """
 
+import io
 import math
 import random
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
+from . import openmoji
 from .concepts import Concept
 
-EMOJI_FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+# Where an object's drawing comes from: OpenMoji in its own colour style, as line art or
+# as flat colour (see openmoji.py), or Noto Color Emoji (the shipped font subset: only
+# the 52 everyday concepts' glyphs; the held-out style of the demo model's evaluation).
+SpriteStyle = Literal["openmoji", "lineart", "flat", "noto"]
+# Training mixes drawing styles so the model learns objects, not one artist's look.
+TRAINING_STYLES: tuple[tuple[SpriteStyle, float], ...] = (("openmoji", 0.76), ("lineart", 0.12), ("flat", 0.12))
+
+# Background kinds. Evaluation renders held-out galleries on kinds training never saw.
+TRAINING_BACKGROUNDS = ("solid", "gradient", "noise", "stripes", "checker", "dots", "blotches", "drawings")
+HELD_OUT_BACKGROUNDS = ("rings", "plasma", "scribbles")
+
+# A subset of Noto Color Emoji (SIL OFL 1.1) holding the demo concepts' glyphs ships with
+# the code (tools/subset_emoji_font.py rebuilds it), so rendering needs no system font.
+EMOJI_FONT_PATH = Path(__file__).resolve().parent / "fonts" / "NotoColorEmoji-subset.ttf"
 # Noto Color Emoji is a bitmap font with a single strike: FreeType only loads it at 109.
 EMOJI_FONT_SIZE = 109
 # Glyphs are cached at this edge length; pictures are small, so larger would only cost memory.
@@ -54,10 +70,46 @@ def _random_colour(rng: random.Random, *, light: bool | None = None) -> tuple[in
     return (rng.randint(low, high), rng.randint(low, high), rng.randint(low, high))
 
 
-def _background(rng: random.Random, size: int) -> Image.Image:
-    kind = rng.choice(("solid", "gradient", "noise", "stripes", "checker", "dots", "blotches"))
+def _background(
+    rng: random.Random, size: int, kinds: Sequence[str] = TRAINING_BACKGROUNDS[:7],
+    backdrop: Sequence[str] = (),
+) -> Image.Image:
+    kind = rng.choice(tuple(kinds))
     np_rng = np.random.default_rng(rng.getrandbits(32))
-    if kind == "solid":
+    if kind == "drawings" and backdrop:
+        # Other drawings behind, faded: the object is not "the only drawing in the picture".
+        image = Image.new("RGBA", (size, size), (*_random_colour(rng, light=True), 255))
+        for _ in range(rng.randint(2, 5)):
+            behind = openmoji.sprite(rng.choice(tuple(backdrop)), "openmoji")
+            edge = max(4, round(size * rng.uniform(0.25, 0.6)))
+            behind = behind.resize((edge, max(1, round(behind.height * edge / behind.width))), Image.Resampling.BILINEAR)
+            faded = behind.copy()
+            faded.putalpha(behind.getchannel("A").point(lambda a, f=rng.uniform(0.2, 0.45): round(a * f)))
+            image.alpha_composite(faded, (rng.randint(-edge // 3, size - edge // 2), rng.randint(-edge // 3, size - edge // 2)))
+        return image.convert("RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2)))
+    if kind == "rings":
+        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+        cx, cy = rng.uniform(0, size), rng.uniform(0, size)
+        period = rng.uniform(size / 10, size / 3)
+        t = (np.sin(np.hypot(xs - cx, ys - cy) / period * 2 * math.pi) + 1) / 2
+        start, end = np.array(_random_colour(rng), np.float32), np.array(_random_colour(rng), np.float32)
+        return Image.fromarray((start + (end - start) * t[..., None]).astype(np.uint8), "RGB")
+    if kind == "plasma":
+        # Several octaves of smooth noise in three colours: like a photo's bokeh or a painted wall.
+        total = np.zeros((size, size, 3), np.float32)
+        for octave, weight in ((2, 0.5), (5, 0.3), (11, 0.2)):
+            coarse = np_rng.random((octave, octave, 3)).astype(np.float32)
+            layer = Image.fromarray((coarse * 255).astype(np.uint8), "RGB").resize((size, size), Image.Resampling.BICUBIC)
+            total += weight * np.asarray(layer, np.float32)
+        return Image.fromarray(np.clip(total, 0, 255).astype(np.uint8), "RGB")
+    if kind == "scribbles":
+        image = Image.new("RGB", (size, size), _random_colour(rng, light=True))
+        draw = ImageDraw.Draw(image)
+        for _ in range(rng.randint(6, 14)):
+            points = [(rng.uniform(0, size), rng.uniform(0, size)) for _ in range(rng.randint(3, 6))]
+            draw.line(points, fill=_random_colour(rng), width=rng.randint(1, max(1, size // 24)), joint="curve")
+        return image
+    if kind in ("solid", "drawings"):  # "drawings" with nothing to draw: a plain canvas
         return Image.new("RGB", (size, size), _random_colour(rng))
     if kind == "gradient":
         start = np.array(_random_colour(rng), dtype=np.float32)
@@ -183,14 +235,34 @@ def _draw_distractor(image: Image.Image, rng: random.Random) -> None:
     image.alpha_composite(overlay)
 
 
-def _object_sprite(concept: Concept, rng: random.Random, variant: int | None) -> tuple[Image.Image, str | None]:
+def _pick_style(rng: random.Random) -> SpriteStyle:
+    threshold, draw = 0.0, rng.random()
+    for style, weight in TRAINING_STYLES:
+        threshold += weight
+        if draw < threshold:
+            return style
+    return TRAINING_STYLES[-1][0]
+
+
+def _object_sprite(
+    concept: Concept, rng: random.Random, variant: int | None, style: SpriteStyle | None = "noto"
+) -> tuple[Image.Image, str | None]:
     if variant is None and concept.drawn is not None and rng.random() < DRAWN_SHAPE_PROBABILITY:
         sprite, colour = _drawn_object(concept.drawn, rng)
     else:
         if variant is None:
             # randrange draws exactly like choice(), so pictures stay the same for a seed.
             variant = rng.randrange(len(concept.emoji))
-        sprite, colour = emoji_glyph(concept.emoji[variant]), concept.colour_of(variant)
+        chosen = _pick_style(rng) if style is None else style
+        if chosen == "noto":
+            sprite = emoji_glyph(concept.emoji[variant])
+        else:
+            try:
+                sprite = openmoji.sprite(concept.emoji[variant], chosen)
+            except ValueError:  # a drawing with no fills (💤) or no outlines has no flat or line style
+                chosen, sprite = "openmoji", openmoji.sprite(concept.emoji[variant], "openmoji")
+        # Line art has no colour to name.
+        colour = None if chosen == "lineart" else concept.colour_of(variant)
     if rng.random() < 0.5:
         sprite = ImageOps.mirror(sprite)
     if rng.random() < 0.5:
@@ -203,23 +275,38 @@ def _object_sprite(concept: Concept, rng: random.Random, variant: int | None) ->
     return sprite, colour
 
 
-def render_picture(concepts: Sequence[Concept], seed: int, *, size: int = 64) -> Image.Image:
+def render_picture(
+    concepts: Sequence[Concept], seed: int, *, size: int = 64, style: SpriteStyle | None = "noto",
+    backgrounds: Sequence[str] = TRAINING_BACKGROUNDS[:7], augment: bool = False,
+) -> Image.Image:
     """A size x size RGB picture showing each of ``concepts`` once; same seed, same pixels."""
-    return render_scene(concepts, seed, size=size)[0]
+    return render_scene(concepts, seed, size=size, style=style, backgrounds=backgrounds, augment=augment)[0]
 
 
 def render_scene(
-    concepts: Sequence[Concept], seed: int, *, size: int = 64, variants: Sequence[int | None] | None = None
+    concepts: Sequence[Concept],
+    seed: int,
+    *,
+    size: int = 64,
+    variants: Sequence[int | None] | None = None,
+    style: SpriteStyle | None = "noto",
+    backgrounds: Sequence[str] = TRAINING_BACKGROUNDS[:7],
+    augment: bool = False,
+    backdrop: Sequence[str] = (),
 ) -> tuple[Image.Image, list[str | None]]:
     """``render_picture`` plus the colour name of each object (None where it has no named
-    colour). ``variants`` pins which emoji of each concept is drawn (None: random)."""
+    colour). ``variants`` pins which emoji of each concept is drawn (None: random);
+    ``style`` the drawing style (None: a random training style per object);
+    ``backgrounds`` the background kinds to pick from ("drawings" fades emoji of
+    ``backdrop`` behind the objects); ``augment`` adds photo-like damage (crops, greyscale,
+    JPEG, blur, posterising)."""
     if not concepts:
         raise ValueError("a picture needs at least one concept")
     if variants is None:
         variants = [None] * len(concepts)
     rng = random.Random(seed)
     colours: list[str | None] = []
-    image = _background(rng, size).convert("RGBA")
+    image = _background(rng, size, backgrounds, backdrop).convert("RGBA")
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
         _draw_distractor(image, rng)
 
@@ -232,7 +319,7 @@ def render_scene(
     rng.shuffle(cells)
     cell_w, cell_h = size / columns, size / rows
     for concept, variant, (column, row) in zip(concepts, variants, cells):
-        sprite, colour = _object_sprite(concept, rng, variant)
+        sprite, colour = _object_sprite(concept, rng, variant, style)
         colours.append(colour)
         cell_edge = min(cell_w, cell_h)
         scale = rng.uniform(0.55, 0.95) if count == 1 else rng.uniform(0.7, 1.0)
@@ -252,4 +339,35 @@ def render_scene(
 
     if rng.random() < 0.15:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
-    return image.convert("RGB"), colours
+    picture = image.convert("RGB")
+    if augment:
+        picture, keeps_colour = _damage(picture, rng)
+        if not keeps_colour:
+            colours = [None] * len(colours)
+    return picture, colours
+
+
+def _damage(picture: Image.Image, rng: random.Random) -> tuple[Image.Image, bool]:
+    """Photo-like damage, each kind now and then; False when colours can no longer be named."""
+    size = picture.width
+    keeps_colour = True
+    if rng.random() < 0.12:
+        # A partial crop: part of the object may leave the frame.
+        edge = round(size * rng.uniform(0.65, 0.9))
+        x, y = rng.randint(0, size - edge), rng.randint(0, size - edge)
+        picture = picture.crop((x, y, x + edge, y + edge)).resize((size, size), Image.Resampling.BICUBIC)
+    if rng.random() < 0.3:
+        picture = ImageEnhance.Contrast(picture).enhance(rng.uniform(0.6, 1.4))
+        picture = ImageEnhance.Brightness(picture).enhance(rng.uniform(0.7, 1.3))
+    if rng.random() < 0.08:
+        picture = ImageOps.grayscale(picture).convert("RGB")
+        keeps_colour = False
+    if rng.random() < 0.06:
+        picture = ImageOps.posterize(picture, rng.choice((2, 3)))
+    if rng.random() < 0.1:
+        picture = picture.filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 1.6)))
+    if rng.random() < 0.15:
+        buffer = io.BytesIO()
+        picture.save(buffer, "JPEG", quality=rng.randint(8, 40))
+        picture = Image.open(buffer).convert("RGB")
+    return picture, keeps_colour

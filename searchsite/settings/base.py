@@ -263,6 +263,12 @@ REST_FRAMEWORK = {
         "token": env.str("API_TOKEN_RATE", default="10/min"),
     },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # Deeply nested JSON is a 400, not a RecursionError (see the module).
+    "DEFAULT_PARSER_CLASSES": [
+        "media_index.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "media_index.api.exceptions.exception_handler",
 }

@@ -1,4 +1,9 @@
-"""Settings for ``make run`` on one machine: the embedded stack, debug on."""
+"""Settings for ``make run`` (and ``make dev``) on one machine: the embedded stack.
+
+``make run`` is the product and may be exposed (``HOST=0.0.0.0``), so DEBUG is off unless
+asked for: only ``make dev`` sets DJANGO_DEBUG=1 (Django's debug pages list the
+environment, every setting and source lines).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import secrets
 from .base import *  # noqa: F403
 from .base import VAR_DIR, env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 
@@ -25,6 +30,11 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _local_secret_key()
-# Serve static files from the app folders without a collectstatic step.
+# WhiteNoise serves static files from the app folders without a collectstatic step (the
+# manifest storage of base.py would need one); re-scanned per request only in development.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = True
+WHITENOISE_AUTOREFRESH = DEBUG

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from media_index.embedding.base import l2_normalize
-from media_index.embedding.open_clip_backend import OpenClipEmbedder, encode_text_prefix, eot_pooled_text_tower
+from media_index.embedding.open_clip_backend import OpenClipEmbedder
+from media_index.embedding.text_prefix import encode_text_prefix, eot_pooled_text_tower
 from media_index.embedding.weights import resolve_open_clip
 from media_index.training.concepts import CONCEPTS_BY_KEY
 from media_index.training.render import render_picture

@@ -9,7 +9,8 @@ import torch
 
 from media_index.embedding import open_clip_backend
 from media_index.embedding.base import l2_normalize
-from media_index.embedding.open_clip_backend import OpenClipEmbedder, eot_pooled_text_tower
+from media_index.embedding.open_clip_backend import OpenClipEmbedder
+from media_index.embedding.text_prefix import eot_pooled_text_tower
 from media_index.embedding.weights import resolve_open_clip
 
 LONG = "Max, our puppy, fell asleep on the sofa after his long walk in the park. " * 5

@@ -92,3 +92,37 @@ def test_grouped_pairs_are_pulled_together_not_pushed_apart():
         after[name] = torch.cosine_similarity(moved[0], moved[1], dim=0)
     # Then group-aware training pulls the two together; plain CLIP loss pushes them apart
     assert after["grouped"] > before > after["ungrouped"]
+
+
+def test_a_resumed_run_takes_exactly_the_steps_of_an_uninterrupted_one(tmp_path):
+    """Checkpoint every 2 steps, killed at step 3, resumed: the weights equal a straight run of 5."""
+    register_model_configs()
+    dataset = GeneratedPairs(CONCEPTS[:8], num_images=12, seed=0, captions_per_image=2, progress=False)
+    tokenizer = open_clip.get_tokenizer(DEMO_MODEL_NAME)
+
+    class Killed(Exception):
+        pass
+
+    def die(model):  # noqa: ANN001, ANN202 - the "evaluation" at step 3 kills the run
+        raise Killed
+
+    def run(*, state: Path | None = None, resume: bool = False, kill: bool = False) -> torch.Tensor:
+        torch.manual_seed(0)
+        model, preprocess, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
+        # 24 pairs in batches of 8: three batches a pass, so step 5 is in the second pass.
+        try:
+            train(model, preprocess, tokenizer, dataset, steps=5, batch_size=8, lr=1e-3, seed=1, progress=False,
+                  warmup_steps=1, checkpoint_path=state, checkpoint_every=2, resume=resume,
+                  eval_fn=die if kill else None, eval_every=3)  # fmt: skip
+        except Killed:
+            pass
+        return torch.cat([param.detach().flatten() for param in model.parameters()])
+
+    straight = run()
+    state = tmp_path / "state.pt"
+    interrupted = run(state=state, kill=True)  # leaves the state of step 2
+    resumed = run(state=state, resume=True)
+
+    assert state.is_file()
+    assert not torch.equal(interrupted, straight)
+    assert torch.equal(resumed, straight)
