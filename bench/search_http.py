@@ -97,7 +97,7 @@ def fill(env: dict[str, str], items: int, seed: int = 0) -> dict[str, float]:
     from media_index.embedding.registry import configured_model, get_embedder
     from media_index.management.commands.bench_vectors import _clustered_unit_vectors
     from media_index.models import Item
-    from media_index.services.lexical import lexical_index_items
+    from media_index.services.lexical_index import lexical_index_items
     from media_index.services.spaces import space_ensure_active, space_index_ensure
 
     timings: dict[str, float] = {}

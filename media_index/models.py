@@ -165,7 +165,7 @@ class LexicalTerm(models.Model):
 
 
 class LexicalDocument(models.Model):
-    """The terms of one item's text, for BM25 ranking (see ``services.lexical``).
+    """The terms of one item's text, for BM25 ranking (see ``media_index.search.bm25``).
 
     ``frequencies`` is a pgvector ``sparsevec`` over term ids (1-based, value = term
     frequency), so one term's frequency is an inner product with a one-hot vector;

@@ -19,13 +19,15 @@ def item_list_for_owner(*, owner_id: int) -> QuerySet[Item]:
     return Item.objects.filter(owner_id=owner_id)
 
 
-def active_space() -> EmbeddingSpace | None:
-    return EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.IMAGE_TEXT).first()
+def active_space(*, modality: str = EmbeddingSpace.Modality.IMAGE_TEXT) -> EmbeddingSpace | None:
+    """The space searched now for ``modality`` (at most one is active per modality); the one
+    place that query is written."""
+    return EmbeddingSpace.objects.filter(is_active=True, modality=modality).first()
 
 
 def active_text_space() -> EmbeddingSpace | None:
     """The active text-only space (BGE-M3), searched alongside for notes; None if there is none."""
-    return EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.TEXT).first()
+    return active_space(modality=EmbeddingSpace.Modality.TEXT)
 
 
 def space_list_with_counts() -> QuerySet[EmbeddingSpace]:

@@ -26,16 +26,15 @@ from media_index.ratelimit import rate_limited
 from media_index.selectors import active_space, is_demo_space, item_list_for_owner, item_list_visible_to
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
-from media_index.services.search import (
-    SearchFilters,
-    SearchResult,
+from media_index.search.service import (
     active_space_or_error,
-    embed_image_query,
-    load_hit_items,
     search_by_query,
     search_by_vector,
     search_similar,
 )
+from media_index.search.query import embed_image_query
+from media_index.search.snippets import shown_hits
+from media_index.search.types import SearchFilters, SearchResult
 from media_index.services.uploads import item_create_note, items_create_from_files
 
 
@@ -71,7 +70,7 @@ def _render_results(request: HttpRequest, context: dict[str, Any], run: Callable
     params = request.GET.copy()
     params.pop("page", None)
     context.update({
-        "result": result, "page": page, "hits": load_hit_items(page.object_list), "weaker_count": len(result.weaker),
+        "result": result, "page": page, "hits": shown_hits(page.object_list), "weaker_count": len(result.weaker),
         "show_weaker": show_weaker, "base_query": params.urlencode(), "searched": True,
     })  # fmt: skip
     return render(request, "media_index/home.html", context)

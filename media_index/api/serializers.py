@@ -133,12 +133,12 @@ class SearchHitSerializer(serializers.Serializer):
         return self.context["space_id"]
 
     def get_snippet(self, hit) -> str:  # noqa: ANN001
-        return hit.snippet_with_highlights[0]
+        return hit.snippet
 
     def get_highlights(self, hit) -> list[list[int]]:  # noqa: ANN001
-        return [list(span) for span in hit.snippet_with_highlights[1]]
+        return [list(span) for span in hit.highlights]
 
-    def get_thumbnail_url(self, hit) -> str | None:  # noqa: ANN001 - SearchHit
+    def get_thumbnail_url(self, hit) -> str | None:  # noqa: ANN001 - search.snippets.ShownHit
         if not hit.item.thumbnail:
             return None
         return self.context["request"].build_absolute_uri(f"/api/v1/items/{hit.item.pk}/thumbnail/")

@@ -40,7 +40,9 @@ from media_index.selectors import (
 )
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
-from media_index.services.search import SearchFilters, SearchResult, load_hit_items, search_by_query, search_similar
+from media_index.search.service import search_by_query, search_similar
+from media_index.search.snippets import shown_hits
+from media_index.search.types import SearchFilters, SearchResult
 from media_index.services.tokens import token_create, token_revoke
 from media_index.services.uploads import item_create_note, items_create_from_files
 
@@ -88,7 +90,7 @@ def _page(request: Request, result: SearchResult, data: dict[str, Any]) -> Respo
         "weaker_count": len(result.weaker),
         "page": page,
         "pages": pages,
-        "results": load_hit_items(hits[(page - 1) * size : page * size]),
+        "results": shown_hits(hits[(page - 1) * size : page * size]),
     }
     context = {"request": request, "space_id": result.space.pk}
     return Response(SearchResponseSerializer(body, context=context).data)

@@ -6,17 +6,13 @@ import hashlib
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from media_index.embedding.base import Embedder, SpaceSpec, Vectors, l2_normalize
-from media_index.embedding.text_prefix import EotPooling, encode_text_prefix, eot_pooled_text_tower
+from media_index.embedding.text_prefix import encode_text_prefix, eot_pooled_text_tower
 from media_index.embedding.weights import OpenClipWeights
-
-if TYPE_CHECKING:
-    import torch
 
 BACKEND = "open_clip"
 

@@ -26,7 +26,8 @@ from django.db.models import Q
 
 from media_index.errors import InvalidInput
 from media_index.models import Item
-from media_index.services.search import SearchFilters, search_by_query
+from media_index.search.service import search_by_query
+from media_index.search.types import SearchFilters
 
 CUTOFFS = (1, 5, 10)
 

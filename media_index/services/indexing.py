@@ -24,9 +24,10 @@ from media_index.embedding.base import Embedder, Vectors
 from media_index.embedding.registry import configured_model, configured_text_model, get_embedder
 from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.selectors import active_space, active_text_space
 from media_index.services.chunking import Chunk, chunk_text
 from media_index.services.images import decode_image, make_thumbnail, upright_size
-from media_index.services.lexical import lexical_index_items
+from media_index.services.lexical_index import lexical_index_items
 from media_index.services.spaces import space_config, space_ensure_active
 
 logger = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ def _companion_spaces() -> list[EmbeddingSpace]:
     spaces = list(EmbeddingSpace.objects.filter(is_building=True, is_active=False).order_by("pk"))
     config = configured_text_model()
     if config is not None:
-        text = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.TEXT).first()
+        text = active_text_space()
         if text is None:
             try:
                 text = space_ensure_active(spec=get_embedder(config).spec, modality=EmbeddingSpace.Modality.TEXT)
@@ -321,8 +322,7 @@ def items_index(*, item_ids: Sequence[int], fill_batch: bool = False) -> Indexin
     if not items:
         return report
     try:
-        active = EmbeddingSpace.objects.filter(is_active=True, modality=EmbeddingSpace.Modality.IMAGE_TEXT).first()
-        space = active or space_ensure_active(spec=get_embedder(configured_model()).spec)
+        space = active_space() or space_ensure_active(spec=get_embedder(configured_model()).spec)
         embedder = _embedder_for(space)
         prepared, images, texts = _prepare(items, embedder, report)
         size = settings.INDEXING_BATCH_SIZE

@@ -11,6 +11,7 @@ from media_index.embedding.base import SpaceSpec
 from media_index.embedding.registry import ModelConfig, configured_model
 from media_index.errors import InvalidInput
 from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.selectors import active_space
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +90,14 @@ def space_config(space: EmbeddingSpace) -> ModelConfig:
 
 def space_ensure_active(*, spec: SpaceSpec, modality: str = EmbeddingSpace.Modality.IMAGE_TEXT) -> EmbeddingSpace:
     """The active space of ``modality``; on a fresh install, the configured model's space becomes active."""
-    active = EmbeddingSpace.objects.filter(is_active=True, modality=modality).first()
+    active = active_space(modality=modality)
     if active is not None:
         return active
     space = space_get_or_create(spec=spec, modality=modality)
     try:
         return space_activate(space=space)
     except IntegrityError:  # a concurrent worker activated one first
-        return EmbeddingSpace.objects.get(is_active=True, modality=modality)
+        return active_space(modality=modality)  # type: ignore[return-value] - it exists now
 
 
 def space_eligible_items(space: EmbeddingSpace) -> QuerySet[Item]:

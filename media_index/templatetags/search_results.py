@@ -10,9 +10,9 @@ register = template.Library()
 
 
 @register.filter
-def highlighted_snippet(hit) -> SafeString:  # noqa: ANN001 - a services.search.SearchHit
+def highlighted_snippet(hit) -> SafeString:  # noqa: ANN001 - a search.snippets.ShownHit
     """The hit's snippet, HTML-escaped, with the query's matching words in <mark>."""
-    snippet, spans = hit.snippet_with_highlights
+    snippet, spans = hit.snippet, hit.highlights
     parts, position = [], 0
     for start, end in spans:
         parts.append(escape(snippet[position:start]))

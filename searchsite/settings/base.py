@@ -203,7 +203,7 @@ if not 1 <= SEARCH_HNSW_EF_SEARCH <= 1000:
     raise ImproperlyConfigured("SEARCH_HNSW_EF_SEARCH must be between 1 and 1000 (pgvector's range).")
 # Searches whose filters leave at most this many items (and at most a tenth of all ready
 # items) scan their vectors exactly instead of walking the HNSW graph, whose recall drops
-# under selective filters (media_index.services.search._few_visible_items); 0: never.
+# under selective filters (media_index.search.retrieval._few_visible_items); 0: never.
 # About 5 µs per 512-d vector on a CPU core: 5,000 pictures cost ~25 ms.
 SEARCH_EXACT_MAX_ITEMS = env.int("SEARCH_EXACT_MAX_ITEMS", default=5_000)
 # A worker's task also takes other pending uploads into its batch (up to the size above),

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from media_index.services.demo import demo_collection_load
-from media_index.services.search import _cached_text_vector
+from media_index.search.query import _cached_text_vector
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 DOG_WORDS = ("puppy", "dog", "小狗", "狗")

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from media_index.models import Item
-from media_index.services.lexical import lexical_index_items
+from media_index.services.lexical_index import lexical_index_items
 from media_index.services.uploads import item_create_note
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

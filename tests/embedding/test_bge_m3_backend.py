@@ -18,7 +18,8 @@ from media_index.errors import ModelUnavailable
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.services.demo import demo_user
 from media_index.services.indexing import items_index
-from media_index.services.search import SearchFilters, _text_space_lists, search_by_query
+from media_index.search.service import _text_space_lists, search_by_query
+from media_index.search.types import SearchFilters
 from media_index.services.uploads import item_create_image, item_create_note
 from tests import media
 from tests.embedding.tiny_bge_m3 import build_tiny_bge_m3
@@ -87,11 +88,11 @@ def test_notes_get_dense_and_sparse_rows_in_the_text_space_and_search_uses_them(
                               filters=SearchFilters(),
                               mode="hybrid")  # fmt: skip
     assert [ranked.signal for ranked in lists] == ["dense", "lexical"]
-    assert lists[0].hits[0].item.pk == note.pk and lists[0].hits[0].score == pytest.approx(1.0, abs=1e-4)
-    assert note.pk in {hit.item.pk for hit in lists[1].hits}
+    assert lists[0].hits[0].item_id == note.pk and lists[0].hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert note.pk in {hit.item_id for hit in lists[1].hits}
     # And the full hybrid search fuses them with the image-text space and BM25.
     result = search_by_query(viewer=AnonymousUser(), text="INV-2024-0042")
-    assert result.hits[0].item.pk == note.pk
+    assert result.hits[0].item_id == note.pk
 
 
 @pytest.mark.django_db

@@ -19,7 +19,7 @@ from media_index.embedding.visualized_bge_backend import resolve_visualized_bge
 from media_index.errors import ModelUnavailable
 from media_index.services.demo import demo_user
 from media_index.services.indexing import items_index, space_embed_items
-from media_index.services.search import search_by_query
+from media_index.search.service import search_by_query
 from media_index.services.spaces import space_for_model
 from media_index.services.uploads import item_create_image, item_create_note
 from tests import media
@@ -72,7 +72,7 @@ def test_a_visualized_bge_space_is_filled_and_searched_with_composed_queries(tin
 
     words = search_by_query(viewer=AnonymousUser(), text="a red square on a white page", space_id=space.pk,
                             mode="dense")  # fmt: skip
-    assert words.space.pk == space.pk and words.hits[0].item.pk == note.pk
+    assert words.space.pk == space.pk and words.hits[0].item_id == note.pk
     assert words.hits[0].score == pytest.approx(1.0, abs=1e-4)
     composed = search_by_query(viewer=AnonymousUser(), text="a red square", image=media.image_bytes("red"),
                                space_id=space.pk, mode="dense")  # fmt: skip
@@ -81,6 +81,6 @@ def test_a_visualized_bge_space_is_filled_and_searched_with_composed_queries(tin
     expected = get_embedder(config(tiny_model)).embed_composed(
         [Image.open(io.BytesIO(media.image_bytes("red")))], ["a red square"]
     )[0]
-    scores = {hit.item.pk: hit.score for hit in composed.hits + composed.weaker}
+    scores = {hit.item_id: hit.score for hit in composed.hits + composed.weaker}
     picture_vector = np.asarray(picture.vectors.get(space=space).embedding)
     assert scores[picture.pk] == pytest.approx(float(expected @ picture_vector), abs=1e-4)

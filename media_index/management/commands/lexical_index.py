@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from media_index.models import Item, LexicalDocument
-        from media_index.services.lexical import lexical_index_missing
+        from media_index.services.lexical_index import lexical_index_missing
 
         if options["all"]:
             LexicalDocument.objects.all().delete()

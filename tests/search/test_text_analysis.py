@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from media_index.lexical import analyze, normalized, query_terms
+from media_index.search.text_analysis import analyze, normalized, query_terms
 
 
 def test_chinese_is_segmented_into_words_and_their_parts() -> None:
@@ -53,7 +53,7 @@ def test_stemming_is_safe_from_many_threads_at_once() -> None:
     # load (IndexError mid-word). The uncached function is hammered here on purpose.
     from concurrent.futures import ThreadPoolExecutor
 
-    from media_index.lexical import _stem
+    from media_index.search.text_analysis import _stem
 
     stem = _stem.__wrapped__
     words = [f"{root}{suffix}" for root in ("puppy", "running", "flower", "invoice", "walking", "happiness")

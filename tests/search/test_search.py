@@ -11,7 +11,11 @@ from django.utils import timezone
 
 from media_index.errors import InvalidInput
 from media_index.models import EmbeddingSpace
-from media_index.services.search import SearchFilters, _ready_items_at, rank, relevance_cutoff, search_by_vector
+from media_index.search.fusion import relevance_cutoff
+from media_index.search.retrieval import _ready_items_at, rank
+from media_index.search.service import search_by_vector
+from media_index.search.snippets import shown_hits
+from media_index.search.types import SearchFilters
 from tests.factories import DIM, make_item, make_space, unit
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +39,7 @@ def test_results_are_ranked_by_cosine_and_a_note_counts_by_its_best_chunk(space,
 
     hits = rank(space=space, query=unit(1, 0), viewer=alice, filters=SearchFilters())
 
-    assert [hit.item.title for hit in hits] == ["close", "note", "far"]
+    assert [hit.item.title for hit in shown_hits(hits)] == ["close", "note", "far"]
     assert hits[1].chunk == 1
     assert hits[0].score == pytest.approx(float(unit(1, 0.1) @ unit(1, 0)), abs=1e-5)
 
@@ -46,8 +50,8 @@ def test_private_items_are_seen_only_by_their_owner(space, people) -> None:
     make_item(bob, space, [unit(1)], title="bob-public")
 
     def titles(viewer, scope="all"):
-        return sorted(hit.item.title for hit in rank(space=space, query=unit(1), viewer=viewer,
-                                                      filters=SearchFilters(scope=scope)))  # fmt: skip
+        return sorted(hit.item.title for hit in shown_hits(rank(space=space, query=unit(1), viewer=viewer,
+                                                      filters=SearchFilters(scope=scope))))  # fmt: skip
 
     assert titles(alice) == ["alice-private", "bob-public"]
     assert titles(bob) == ["bob-public"]
@@ -66,7 +70,7 @@ def test_kind_date_and_status_filters(space, people) -> None:
     today = timezone.localdate()
 
     def titles(**filters):
-        return [hit.item.title for hit in rank(space=space, query=unit(1), viewer=alice, filters=SearchFilters(**filters))]
+        return [hit.item.title for hit in shown_hits(rank(space=space, query=unit(1), viewer=alice, filters=SearchFilters(**filters)))]
 
     assert sorted(titles()) == ["new-note", "old-picture"]
     assert titles(kind="note") == ["new-note"]
@@ -98,7 +102,7 @@ def test_sort_by_date_reorders_only_the_relevant_results(space, people) -> None:
 
     result = search_by_vector(viewer=alice, space_id=space.pk, vector=unit(1, 0), filters=SearchFilters(sort="date"))
 
-    assert [hit.item.title for hit in result.hits] == ["good-new", "good-mid", "best-old"]
+    assert [hit.item.title for hit in shown_hits(result.hits)] == ["good-new", "good-mid", "best-old"]
     assert len(result.weaker) == 6
 
 
@@ -145,7 +149,7 @@ def test_a_selective_filter_is_searched_by_an_exact_scan(space, people, settings
 
     assert ("halfvec" not in _order_by_of_the_ranking_query(queries)) is exact
     if scope == "mine" and viewer is alice:
-        assert [hit.item.title for hit in hits] == ["alice-near", "alice-far"]
+        assert [hit.item.title for hit in shown_hits(hits)] == ["alice-near", "alice-far"]
     settings.SEARCH_EXACT_MAX_ITEMS = 0  # off: always the graph
     with CaptureQueriesContext(connection) as queries:
         rank(space=space, query=unit(1, 0.5), viewer=viewer, filters=SearchFilters(scope=scope))
@@ -154,20 +158,24 @@ def test_a_selective_filter_is_searched_by_an_exact_scan(space, people, settings
 
 def test_ranking_loads_no_items_and_a_page_loads_its_own_in_one_query(space, people, django_assert_num_queries) -> None:
     from media_index.models import Item
-    from media_index.services.search import load_hit_items
 
     alice, _ = people
     for index in range(5):
         make_item(alice, space, [unit(1, index / 10)], title=f"item-{index}")
-    hits = rank(space=space, query=unit(1, 0), viewer=alice, filters=SearchFilters())
-    assert [hit.loaded_item for hit in hits] == [None] * 5
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ranking:
+        hits = rank(space=space, query=unit(1, 0), viewer=alice, filters=SearchFilters())
+    # A ranked hit is ids and scores only: no item row (title, files...) is read to rank.
+    assert not any('"title"' in query["sql"] or "i.title" in query["sql"] for query in ranking.captured_queries)
+    assert not hasattr(hits[0], "item")
     Item.objects.filter(title="item-1").delete()  # deleted between ranking and showing
 
     with django_assert_num_queries(1):
-        page = load_hit_items(hits[:3])
+        page = shown_hits(hits[:3])
 
     assert [hit.item.title for hit in page] == ["item-0", "item-2"]
-    assert hits[3].loaded_item is None  # not on the page: never loaded
 
 
 def test_the_configured_ef_search_reaches_the_query(space, people, settings) -> None:

@@ -16,7 +16,9 @@ from django.core.management import call_command
 from media_index.models import Item, LexicalDocument
 from media_index.services.demo import SHOWCASE_NOTES_DIR
 from media_index.services.evaluation import evaluate_queries, load_queries
-from media_index.services.search import SearchFilters, search_by_query
+from media_index.search.service import search_by_query
+from media_index.search.snippets import shown_hits
+from media_index.search.types import SearchFilters
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 QUERIES = SHOWCASE_NOTES_DIR.parent / "notes-queries.jsonl"
@@ -29,7 +31,7 @@ def notes(showcase_notes: dict[str, Item]) -> dict[str, Item]:
 
 def ranked(query: str, mode: str) -> list[str]:
     result = search_by_query(viewer=AnonymousUser(), text=query, mode=mode)
-    return [hit.item.original_name for hit in result.hits + result.weaker]
+    return [hit.item.original_name for hit in shown_hits(result.hits + result.weaker)]
 
 
 @pytest.mark.parametrize(("query", "name"), [
@@ -72,14 +74,15 @@ def test_the_last_sentence_of_a_2000_word_note_finds_it_with_that_passage(notes)
 
     query = "a penguin stole Lena's sandwich in Hammerfest"
     for mode in ("lexical", "hybrid"):
-        top = search_by_query(viewer=AnonymousUser(), text=query, mode=mode).hits[0]
+        top = shown_hits(search_by_query(viewer=AnonymousUser(), text=query, mode=mode).hits[:1])[0]
         assert top.item.pk == diary.pk, mode
         assert "penguin" in top.snippet, (mode, top.snippet)
     # (Dense alone is not asserted here: the demo model knows its 52 concepts' words, not
     # "Lena" or "Hammerfest"; with a pretrained CLIP the last chunk carries the meaning too.)
     hybrid_top = search_by_query(viewer=AnonymousUser(), text=query).hits[0]
     assert "lexical" in hybrid_top.signals
-    snippet, highlights = hybrid_top.snippet_with_highlights
+    shown = shown_hits([hybrid_top])[0]
+    snippet, highlights = shown.snippet, shown.highlights
     assert {"penguin", "sandwich", "hammerfest"} <= {snippet[start:end].lower() for start, end in highlights}
 
 
@@ -116,12 +119,12 @@ def test_filters_and_visibility_apply_to_the_lexical_side(notes, django_user_mod
     owner = django_user_model.objects.create_user("owner", password="pw")
     secret = Item.objects.create(owner=owner, kind=Item.Kind.NOTE, note_text="secret code ZX-99 inside",
                                  visibility=Item.Visibility.PRIVATE, status=Item.Status.READY, content_hash="x")  # fmt: skip
-    from media_index.services.lexical import lexical_index_items
+    from media_index.services.lexical_index import lexical_index_items
 
     lexical_index_items(items=[secret])
 
     assert ranked("ZX-99", "lexical") == []  # anonymous: private notes are not theirs
     mine = search_by_query(viewer=owner, text="ZX-99", mode="lexical")
-    assert [hit.item.pk for hit in mine.hits] == [secret.pk]
+    assert [hit.item_id for hit in mine.hits] == [secret.pk]
     pictures_only = search_by_query(viewer=owner, text="ZX-99", mode="lexical", filters=SearchFilters(kind="image"))
     assert pictures_only.hits == []

@@ -1,0 +1,77 @@
+"""A query's vector in the searched space: words, a picture, or both.
+
+A query is always embedded by the model of the space it searches (``space_config``), so
+vectors of two spaces are never compared.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+
+from media_index.embedding.base import Vectors
+from media_index.embedding.registry import ModelConfig, get_embedder
+from media_index.errors import InvalidInput
+from media_index.models import EmbeddingSpace
+from media_index.services.images import decode_image
+from media_index.services.spaces import space_config
+
+QUERY_MAX_CHARS = 1000
+QUERY_CACHE_SIZE = 1024
+
+
+def normalize_words(text: str) -> str:
+    """The query's words, whitespace collapsed; refused when too long."""
+    words = " ".join(text.split())
+    if len(words) > QUERY_MAX_CHARS:
+        raise InvalidInput(f"The query is {len(words)} characters long; the limit is {QUERY_MAX_CHARS}.")
+    return words
+
+
+@functools.lru_cache(maxsize=QUERY_CACHE_SIZE)
+def _cached_text_vector(config: ModelConfig, text: str) -> Vectors:
+    vector = get_embedder(config).embed_texts([text])[0]
+    vector.setflags(write=False)  # shared between callers through the cache
+    return vector
+
+
+def embed_text_query(*, space: EmbeddingSpace, text: str) -> Vectors:
+    """The query's vector in ``space``; repeated queries come from a per-process cache."""
+    text = normalize_words(text)
+    if not text:
+        raise InvalidInput("Type something to search for, or use a picture.")
+    embedder = get_embedder(space_config(space))
+    # A query longer than the model's limit would be cut by its tokenizer; say so instead.
+    if embedder.count_tokens(text) > space.max_tokens:
+        raise InvalidInput(f"The query is too long for this model ({space.max_tokens} tokens at most).")
+    return _cached_text_vector(space_config(space), text)
+
+
+def embed_image_query(*, space: EmbeddingSpace, data: bytes) -> Vectors:
+    image = decode_image(data)
+    return get_embedder(space_config(space)).embed_images([image])[0]
+
+
+def combine_queries(vectors: Sequence[Vectors]) -> Vectors:
+    """A picture and words together: the normalised mean of their vectors."""
+    mean = np.mean(np.stack(vectors), axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
+
+def query_vector(*, space: EmbeddingSpace, words: str, image: bytes | None) -> Vectors:
+    """The query in ``space``: words, a picture, or both. A model that reads a picture and
+    words together (Visualized BGE) composes them itself; otherwise the two vectors are
+    averaged (normalised mean)."""
+    if image is not None and words:
+        embedder = get_embedder(space_config(space))
+        if hasattr(embedder, "embed_composed"):
+            embed_text_query(space=space, text=words)  # the same checks on the words (length, tokens)
+            return embedder.embed_composed([decode_image(image)], [words])[0]
+    vectors = []
+    if image is not None:
+        vectors.append(embed_image_query(space=space, data=image))
+    if words or image is None:
+        vectors.append(embed_text_query(space=space, text=words))
+    return vectors[0] if len(vectors) == 1 else combine_queries(vectors)
