@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -135,7 +135,9 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
     list_display = ("id", "backend", "model_name", "pretrained", "modality", "dimension", "is_active",
                     "is_building", "progress", "vector_count", "created_at")  # fmt: skip
     readonly_fields = ("backend", "model_name", "pretrained", "checkpoint_sha256", "dimension", "metric",
-                       "normalized", "max_tokens", "modality", "is_active", "is_building", "created_at")  # fmt: skip
+                       "normalized", "max_tokens", "modality", "is_active", "is_building", "calibration_table",
+                       "created_at")  # fmt: skip
+    exclude = ("calibration",)
     actions = ["activate", "continue_building", "drop"]
     change_list_template = "admin/media_index/embeddingspace/change_list.html"
 
@@ -146,6 +148,25 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
     def progress(self, space: EmbeddingSpace) -> str:
         done, total = space_progress(space)
         return f"{done} / {total}" + ("" if done >= total else f" ({100 * done // max(total, 1)}%)")
+
+    @admin.display(description=_("relevance calibration"))
+    def calibration_table(self, space: EmbeddingSpace) -> str:
+        """Per query kind -> item kind: the cosine at the relevance line and at a strong match."""
+        from media_index.search.calibration import STRONG_STEPS, Calibration
+
+        calibration = Calibration.from_json(space.calibration)
+        if calibration is None or not calibration.pairs:
+            return _("not calibrated yet (done on the first search and as the collection grows)")
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((name, f"{stats.median:.3f} ± {stats.spread:.3f}", f"{stats.cosine_at(0):.3f}",
+              f"{stats.cosine_at(STRONG_STEPS):.3f}") for name, stats in calibration.pairs.items()),
+        )  # fmt: skip
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table><p>{}</p>",
+            _("query → item"), _("unrelated (median ± spread)"), _("relevant from"), _("strong from"), rows,
+            _("Cosine similarities, measured on %(n)d items.") % {"n": calibration.items},
+        )
 
     @admin.display(description=_("vectors"))
     def vector_count(self, space: EmbeddingSpace) -> int:

@@ -42,6 +42,9 @@ class EmbeddingSpace(models.Model):
     is_active = models.BooleanField(
         default=False, help_text=_("Searched by default; at most one active space per modality.")
     )
+    # What unrelated looks like in this space, per (query kind, item kind): see
+    # media_index.search.calibration. Refreshed as the collection grows.
+    calibration = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

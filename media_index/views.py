@@ -46,6 +46,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 PAGE_SIZE = 24
+# Weaker matches shown at most, after the relevant ones: the closest of what did not match.
+WEAKER_SHOWN = 48
 # Picture queries are kept (as vectors) in the session so their results can be
 # paged and linked with a plain GET; the last few are enough for "back".
 IMAGE_QUERIES_KEPT = 5
@@ -64,14 +66,16 @@ def _render_results(request: HttpRequest, context: dict[str, Any], run: Callable
         result = run()
     except ApplicationError as exc:
         return _error_page(request, context, exc, status=200)
-    hits = result.hits + (result.weaker if show_weaker else [])
-    paginator = Paginator(hits, PAGE_SIZE)
+    # Relevant results are paged; the weaker matches follow the last page, below a divider.
+    paginator = Paginator(result.hits, PAGE_SIZE)
     page = paginator.get_page(page_number)
+    on_last_page = not page.has_next()
     params = request.GET.copy()
     params.pop("page", None)
     context.update({
         "result": result, "page": page, "hits": shown_hits(page.object_list), "weaker_count": len(result.weaker),
-        "show_weaker": show_weaker, "base_query": params.urlencode(), "searched": True,
+        "weaker_hits": shown_hits(result.weaker[:WEAKER_SHOWN]) if show_weaker and on_last_page else [],
+        "show_weaker": show_weaker, "on_last_page": on_last_page, "base_query": params.urlencode(), "searched": True,
     })  # fmt: skip
     return render(request, "media_index/home.html", context)
 

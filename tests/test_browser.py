@@ -76,9 +76,10 @@ def page(browser, demo_site):  # noqa: ANN001, ANN201
 def top_results(page) -> list[dict[str, str]]:  # noqa: ANN001
     cards = page.locator("#results li.result")
     return [
-        {"kind": cards.nth(i).get_attribute("data-kind"), "text": cards.nth(i).inner_text().lower()}
+        {"kind": cards.nth(i).get_attribute("data-kind"), "text": cards.nth(i).inner_text().lower(),
+         "meaning": cards.nth(i).locator(".signal-dense").count() > 0, "match": cards.nth(i).get_attribute("data-match")}
         for i in range(min(TOP, cards.count()))
-    ]
+    ]  # fmt: skip
 
 
 def about_dogs(result: dict[str, str]) -> bool:
@@ -95,9 +96,38 @@ def test_typing_a_query_finds_puppy_pictures_and_notes(page, demo_site, query: s
     results = top_results(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"results-{'en' if query.isascii() else 'zh'}.png"), full_page=True)
-    assert any(r["kind"] == "image" and about_dogs(r) for r in results), results
+    # A dog picture found by its meaning (the badge), not only by its title, beside dog notes.
+    assert any(r["kind"] == "image" and about_dogs(r) and r["meaning"] for r in results), results
     assert any(r["kind"] == "note" and about_dogs(r) for r in results), results
     assert page.locator("#demo-note").is_visible()
+    labels = page.locator("#results .match")
+    assert labels.count() >= 1 and labels.first.is_visible()
+    assert labels.first.inner_text() in ("strong match", "good match")
+
+
+def test_nonsense_says_nothing_matched_and_offers_the_closest_items(page, demo_site) -> None:
+    page.goto(demo_site + "/?q=qwzx")
+
+    message = page.locator("#no-results")
+    assert message.is_visible() and "Nothing matched “qwzx” closely." in message.inner_text()
+    assert page.locator("#results").count() == 0
+    page.click("#show-weaker")
+    page.wait_for_selector("#weaker-results")
+    page.screenshot(path=str(ARTIFACTS / "nothing-matched.png"), full_page=True)
+    assert page.locator("#weaker").is_visible()  # the divider with its label
+    assert set(page.locator("#weaker-results li.result").evaluate_all("cards => cards.map(c => c.dataset.match)")) \
+        == {"weak"}
+
+
+def test_match_levels_are_worded_in_chinese(page, demo_site) -> None:
+    page.goto(demo_site + "/")
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "zh-hans")
+    page.goto(demo_site + "/?q=" + "可爱的小狗")
+
+    labels = page.locator("#results .match").all_inner_texts()
+    page.screenshot(path=str(ARTIFACTS / "results-zh-levels.png"), full_page=True)
+    assert labels and set(labels) <= {"强匹配", "较好匹配"}, labels
 
 
 def test_a_picture_as_the_query_returns_puppy_pictures_first(page, demo_site, tmp_path) -> None:

@@ -48,13 +48,34 @@ class SpaceStatusSerializer(serializers.ModelSerializer):
     item_count = serializers.IntegerField(read_only=True, help_text="Items with vectors in this space.")
     eligible_items = serializers.SerializerMethodField(help_text="Items that belong in it (notes only for text).")
     complete = serializers.SerializerMethodField(help_text="Every eligible item is embedded in it.")
+    calibration = serializers.SerializerMethodField(
+        help_text="Relevance calibration per 'query kind->item kind' pair: the cosine at the relevance line "
+                  "(threshold) and at a strong match, with the background median and spread. Staff only (it is "
+                  "computed over every user's items); others see only whether the space is calibrated."
+    )  # fmt: skip
 
     class Meta:
         model = EmbeddingSpace
         fields = ["id", "backend", "model_name", "pretrained", "checkpoint_sha256", "dimension", "metric",
                   "normalized", "max_tokens", "modality", "is_active", "is_building", "item_count",
-                  "eligible_items", "complete", "vector_count", "created_at"]  # fmt: skip
+                  "eligible_items", "complete", "vector_count", "calibration", "created_at"]  # fmt: skip
         read_only_fields = fields
+
+    def get_calibration(self, space: EmbeddingSpace) -> dict:
+        from media_index.search.calibration import STRONG_STEPS, Calibration
+
+        calibration = Calibration.from_json(space.calibration)
+        if calibration is None or not calibration.pairs:
+            return {"calibrated": False}
+        request = self.context.get("request")
+        if request is None or not request.user.is_staff:
+            return {"calibrated": True}
+        return {"calibrated": True, "items": calibration.items, "pairs": {
+            name: {"threshold_cosine": round(stats.cosine_at(0.0), 4),
+                   "strong_cosine": round(stats.cosine_at(STRONG_STEPS), 4),
+                   "background_median": round(stats.median, 4), "background_spread": round(stats.spread, 4)}
+            for name, stats in calibration.pairs.items()
+        }}  # fmt: skip
 
     def _progress(self, space: EmbeddingSpace) -> tuple[int, int]:
         from media_index.services.spaces import space_progress
@@ -115,7 +136,15 @@ class SearchHitSerializer(serializers.Serializer):
     highlights = serializers.SerializerMethodField(
         help_text="[start, end) character offsets in snippet of the query's words (lexical matches)."
     )
-    score = serializers.FloatField(help_text="What the list is ordered by: cosine, BM25 or fused (see mode).")
+    score = serializers.FloatField(help_text="What the list is ordered by: the calibrated relevance when the space "
+                                   "is calibrated (else cosine, BM25 or the fused rank score; see mode).")
+    relevance = serializers.FloatField(
+        allow_null=True,
+        help_text="Calibrated relevance, comparable between pictures and notes: 0 is the line between relevant and "
+                  "not (what unrelated searches reach in this space), 1 or more a strong match; in lexical mode the "
+                  "share of the query's words the item holds.",
+    )  # fmt: skip
+    match = serializers.CharField(help_text="The relevance in words: 'strong', 'good' or 'weak' (below the line).")
     dense_score = serializers.FloatField(allow_null=True, help_text="Cosine similarity to the query, if computed.")
     lexical_score = serializers.FloatField(allow_null=True, help_text="BM25 score, if the item contains query words.")
     signals = serializers.ListField(child=serializers.CharField(),

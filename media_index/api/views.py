@@ -235,7 +235,7 @@ class SpaceListView(APIView):
 
     @extend_schema(responses=SpaceStatusSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(SpaceStatusSerializer(space_list_with_counts(), many=True).data)
+        return Response(SpaceStatusSerializer(space_list_with_counts(), many=True, context={"request": request}).data)
 
 
 class TokenView(APIView):

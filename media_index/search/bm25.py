@@ -41,6 +41,10 @@ class LexicalHit:
     item_id: int
     score: float
     matched_terms: tuple[str, ...]
+    kind: str
+    # The share of the query's words the item holds, weighted by IDF (0..1): 1 when it
+    # holds every word, however long it is or however often it repeats them.
+    coverage: float
 
 
 def _visible_statistics(
@@ -75,7 +79,7 @@ def lexical_rank(
     ``visible_sql`` is a condition on the item table aliased ``i`` (who may see it,
     kind, dates), built by the search service so both retrievers apply the same rules.
     """
-    terms = query_terms(text)[:QUERY_MAX_TERMS]
+    terms = list(dict.fromkeys(query_terms(text)))[:QUERY_MAX_TERMS]
     ids = dict(LexicalTerm.objects.filter(term__in=terms).values_list("term", "id"))
     if not ids:
         return []
@@ -86,13 +90,17 @@ def lexical_rank(
     }
     if not idf:
         return []
+    # A query word no visible item holds is as informative as the rarest: "puppy qwzx" is
+    # only half matched by a note about puppies.
+    rarest = math.log(1 + (total + 0.5) / 0.5)
+    full_match = sum(idf.values()) + rarest * (len(terms) - len(idf))
     term_by_id = {term_id: term for term, term_id in ids.items()}
     query_ids = list(idf)
     onehots = [f"{{{term_id}:1}}/{SPARSE_DIM}" for term_id in query_ids]
     sql = (
         "WITH q AS (SELECT * FROM unnest(%s::int[], %s::float8[], %s::text[]) AS q(term_id, idf, onehot)) "
         "SELECT d.item_id, sum(q.idf * f.tf * %s / (f.tf + %s * (1 - %s + %s * d.length / %s))) AS score, "
-        "       array_agg(q.term_id) "
+        "       array_agg(q.term_id), min(i.kind) "
         "FROM media_index_lexicaldocument d JOIN media_index_item i ON i.id = d.item_id "
         "CROSS JOIN q "
         "CROSS JOIN LATERAL (SELECT -(d.frequencies <#> q.onehot::sparsevec) AS tf) f "
@@ -108,6 +116,7 @@ def lexical_rank(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [
-        LexicalHit(item_id, float(score), tuple(term_by_id[term_id] for term_id in sorted(matched)))
-        for item_id, score, matched in rows
+        LexicalHit(item_id, float(score), tuple(term_by_id[term_id] for term_id in sorted(matched)), kind,
+                   min(1.0, sum(idf[term_id] for term_id in set(matched)) / full_match))  # fmt: skip
+        for item_id, score, matched, kind in rows
     ]

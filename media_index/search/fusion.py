@@ -14,6 +14,17 @@ CUTOFF_MIN_KEEP = 3
 CUTOFF_GAP_FACTOR = 3.0
 # Reciprocal rank fusion's constant (Cormack et al. 2009): 1 / (k + rank) per list.
 RRF_K = 60
+# Hybrid: calibrated meaning + weight x the share of the query's words an item holds.
+# A note holding every word of the query is relevant unless its meaning is far off (a code
+# such as "INV-2024-0042" carries no meaning a model knows); a picture's words are only its
+# title and file name, so they add at most half a step: they help, but a camera-named
+# picture is found by meaning alone. Chosen with manage.py evaluate (docs/RELEVANCE.md).
+LEXICAL_WEIGHT = {"note": 2.0, "image": 0.5}
+# An item that holds query words is not sunk by its meaning below this: a model knows
+# nothing of "INV-2024-0042", so the note holding that code must not need its cosine.
+# With it, a note holding every query word is relevant (-1 + 2), a picture never by its
+# title alone (-1 + 0.5).
+DENSE_FLOOR_WITH_WORDS = -1.0
 
 
 def relevance_cutoff(scores: Sequence[float]) -> int:
@@ -92,3 +103,31 @@ def fuse(lists: Sequence[RankedList]) -> tuple[list[SearchHit], list[SearchHit]]
     fused.sort(key=lambda hit: (-hit.score, hit.item_id))
     fused = fused[:MAX_RANKED_ITEMS]
     return [hit for hit in fused if hit.signals], [hit for hit in fused if not hit.signals]
+
+
+def fuse_calibrated(dense: Sequence[SearchHit], lexical: Sequence[SearchHit]) -> list[SearchHit]:
+    """Hybrid fusion on the calibrated scale: ``relevance = dense relevance + weight x coverage``.
+
+    ``dense`` holds every item of ``lexical`` too (with its exact cosine), each with its
+    calibrated relevance; the result keeps that scale (0: the relevance line), so it can
+    be thresholded like a dense list. Signals: "dense" when the meaning alone is above the
+    line, "lexical" when the item holds query words.
+    """
+    words = {hit.item_id: hit for hit in lexical}
+    fused = []
+    for hit in dense:
+        matched = words.get(hit.item_id)
+        coverage = matched.coverage or 0.0 if matched else 0.0
+        meaning = hit.relevance or 0.0
+        if matched:
+            meaning = max(meaning, DENSE_FLOOR_WITH_WORDS)
+        relevance = meaning + LEXICAL_WEIGHT.get(hit.kind, 0.5) * coverage
+        signals = tuple(sorted({*hit.signals, *(("lexical",) if matched else ())}))
+        fused.append(SearchHit(
+            hit.item_id, relevance, hit.chunk, hit.span, dense_score=hit.dense_score,
+            lexical_score=matched.lexical_score if matched else None,
+            matched_terms=matched.matched_terms if matched else (), signals=signals, kind=hit.kind,
+            relevance=relevance, coverage=coverage if matched else None,
+        ))  # fmt: skip
+    fused.sort(key=lambda hit: (-hit.score, hit.item_id))
+    return fused[:MAX_RANKED_ITEMS]

@@ -80,7 +80,7 @@ def rank(
     # score is recomputed on the full-precision vectors.
     order = "v.embedding <=> %s::vector" if exact else f"v.embedding::halfvec({dim}) <=> %s::halfvec({dim})"
     sql = (
-        f"SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector) AS score "
+        f"SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector) AS score, i.kind "
         f"FROM media_index_vector v JOIN media_index_item i ON i.id = v.item_id "
         f"WHERE {' AND '.join(where)} "
         f"ORDER BY {order} LIMIT %s"
@@ -130,16 +130,17 @@ def _ready_items() -> int:
 
 
 def _best_chunk_hits(rows: Sequence[tuple]) -> list[SearchHit]:
-    """One hit per item (its best chunk), best first, from (item, chunk, start, end, score) rows."""
-    best: dict[int, tuple[float, int, int | None, int | None]] = {}
-    for item_id, chunk, span_start, span_end, score in rows:
+    """One hit per item (its best chunk), best first, from (item, chunk, start, end, score,
+    kind) rows."""
+    best: dict[int, tuple[float, int, int | None, int | None, str]] = {}
+    for item_id, chunk, span_start, span_end, score, kind in rows:
         if item_id not in best or score > best[item_id][0]:
-            best[item_id] = (float(score), chunk, span_start, span_end)
+            best[item_id] = (float(score), chunk, span_start, span_end, kind)
     ordered = sorted(best.items(), key=lambda pair: (-pair[1][0], pair[0]))[:MAX_RANKED_ITEMS]
     return [
         SearchHit(item_id, score, chunk, (start, end) if start is not None else None,
-                  dense_score=score, signals=("dense",))  # fmt: skip
-        for item_id, (score, chunk, start, end) in ordered
+                  dense_score=score, signals=("dense",), kind=kind)  # fmt: skip
+        for item_id, (score, chunk, start, end, kind) in ordered
     ]
 
 
@@ -173,8 +174,9 @@ def dense_hits_for_items(space: EmbeddingSpace, query: Vectors, item_ids: Sequen
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector) "
-            "FROM media_index_vector v WHERE v.space_id = %s AND v.item_id = ANY(%s)",
+            "SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector), i.kind "
+            "FROM media_index_vector v JOIN media_index_item i ON i.id = v.item_id "
+            "WHERE v.space_id = %s AND v.item_id = ANY(%s)",
             [_literal(query), space.pk, list(item_ids)],
         )
         return _best_chunk_hits(cursor.fetchall())
@@ -186,7 +188,7 @@ def rank_lexical(*, text: str, viewer: AbstractBaseUser | AnonymousUser, filters
     found = lexical_rank(text=text, visible_sql=where_sql, visible_params=filter_params)
     return [
         SearchHit(hit.item_id, hit.score, 0, None, lexical_score=hit.score, matched_terms=hit.matched_terms,
-                  signals=("lexical",))  # fmt: skip
+                  signals=("lexical",), kind=hit.kind, coverage=hit.coverage)  # fmt: skip
         for hit in found
     ]
 
@@ -201,7 +203,7 @@ def rank_sparse(
     """
     where_sql, filter_params = filter_sql(viewer, filters)
     sql = (
-        "SELECT v.item_id, v.chunk, v.span_start, v.span_end, -(v.sparse <#> %s::sparsevec) AS score "
+        "SELECT v.item_id, v.chunk, v.span_start, v.span_end, -(v.sparse <#> %s::sparsevec) AS score, i.kind "
         "FROM media_index_vector v JOIN media_index_item i ON i.id = v.item_id "
         f"WHERE v.space_id = %s AND v.sparse IS NOT NULL AND i.status = 'ready' AND {where_sql} "
         "AND -(v.sparse <#> %s::sparsevec) > 0 "

@@ -9,8 +9,10 @@ and split into relevant results and weaker matches. What a result shows is made 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from pgvector import SparseVector
@@ -18,11 +20,12 @@ from pgvector import SparseVector
 from media_index.embedding.registry import get_embedder
 from media_index.errors import InvalidInput, NotFound
 from media_index.models import EmbeddingSpace, Item, Vector
-from media_index.search.fusion import RankedList, fuse, relevance_cutoff
+from media_index.search.fusion import RankedList, fuse, fuse_calibrated, relevance_cutoff
 from media_index.search.query import normalize_words, query_vector
-from media_index.search.retrieval import dense_hits_for_items, rank, rank_lexical, rank_sparse
-from media_index.search.types import MODES, Mode, SearchFilters, SearchHit, SearchResult
+from media_index.search.retrieval import MAX_RANKED_ITEMS, dense_hits_for_items, rank, rank_lexical, rank_sparse
+from media_index.search.types import MODES, Mode, QueryKind, SearchFilters, SearchHit, SearchResult
 from media_index.selectors import active_space, active_text_space
+from media_index.services.calibration import space_calibration
 from media_index.services.spaces import space_config
 from media_index.timing import timed
 
@@ -64,6 +67,37 @@ def _text_space_lists(
     return lists
 
 
+def _dense(
+    *, space: EmbeddingSpace, query: np.ndarray, viewer: AbstractBaseUser | AnonymousUser, filters: SearchFilters,
+    query_kind: QueryKind, exclude_item: int | None = None,
+) -> list[SearchHit]:
+    """Dense hits with their calibrated relevance, best first.
+
+    Pictures and notes are fetched separately: ranked by raw cosine, one kind's candidates
+    could crowd out the other's (text-to-text cosines sit far above text-to-picture ones),
+    and calibration can only reorder what was fetched.
+    """
+    kinds = [filters.kind] if filters.kind else [Item.Kind.IMAGE, Item.Kind.NOTE]
+    hits = [hit for kind in kinds
+            for hit in rank(space=space, query=query, viewer=viewer, filters=replace(filters, kind=kind),
+                            exclude_item=exclude_item)]  # fmt: skip
+    return _calibrated(space, hits, query_kind)
+
+
+def _calibrated(space: EmbeddingSpace, hits: list[SearchHit], query_kind: QueryKind) -> list[SearchHit]:
+    """Set each dense hit's relevance on the space's calibrated scale and order by it."""
+    calibration = space_calibration(space=space) if settings.SEARCH_CALIBRATION else None
+    if calibration is None:  # off, or nothing to calibrate against yet: raw cosines
+        return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))
+    for hit in hits:
+        hit.relevance = calibration.relevance(query_kind, hit.kind, hit.dense_score)
+        if hit.relevance is not None:
+            hit.score = hit.relevance
+        if hit.relevance is None or hit.relevance < 0:
+            hit.signals = ()
+    return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))[:MAX_RANKED_ITEMS]
+
+
 def _finish(
     space: EmbeddingSpace,
     hits: list[SearchHit],
@@ -72,10 +106,21 @@ def _finish(
     mode: Mode = "dense",
     weaker: list[SearchHit] | None = None,
 ) -> SearchResult:
-    """Split off the weaker matches (unless the caller did) and apply the sort order."""
+    """Split off the weaker matches (unless the caller did) and apply the sort order.
+
+    Calibrated hits are relevant when their relevance is at least 0 (the space's line
+    between a match and what unrelated queries reach), tightened at a cliff in the curve
+    above that line; uncalibrated dense hits are cut at the cliff alone. Every lexical hit
+    contains query words: all are matches.
+    """
     if weaker is None:
-        # Every lexical hit contains query words: all are matches. Dense: cut at the cliff.
-        keep = len(hits) if mode == "lexical" else relevance_cutoff([hit.score for hit in hits])
+        if mode == "lexical":
+            keep = len(hits)
+        elif hits and all(hit.relevance is not None for hit in hits):
+            above = [hit for hit in hits if hit.relevance >= 0]
+            keep = relevance_cutoff([hit.score for hit in above])
+        else:
+            keep = relevance_cutoff([hit.score for hit in hits])
         hits, weaker = hits[:keep], hits[keep:]
     if filters.sort == "date":
         created = dict(Item.objects.filter(pk__in=[hit.item_id for hit in hits]).values_list("pk", "created_at"))
@@ -96,8 +141,9 @@ def search_by_query(
     """Search by words, by a picture, or by both together.
 
     ``mode``: "dense" (meaning, by the space's model), "lexical" (BM25 over the words)
-    or "hybrid" (both, fused by reciprocal rank); by default hybrid when there are words
-    and no picture, else dense.
+    or "hybrid" (both: calibrated meaning plus the share of the query's words an item
+    holds, see ``fusion.fuse_calibrated``); by default hybrid when there are words and no
+    picture, else dense.
     """
     space = resolve_space(space_id)
     words = normalize_words(text)
@@ -111,28 +157,37 @@ def search_by_query(
         raise InvalidInput("A picture is searched by meaning: use mode dense or hybrid.")
     if mode == "lexical":
         with timed("lexical"):
-            return _finish(space, rank_lexical(text=words, viewer=viewer, filters=filters), filters, mode=mode)
+            hits = rank_lexical(text=words, viewer=viewer, filters=filters)
+        for hit in hits:
+            hit.relevance = hit.coverage
+        return _finish(space, hits, filters, mode=mode)
+    query_kind: QueryKind = "image" if image is not None else "text"
     # The stages are reported in the Server-Timing header (media_index.timing).
     with timed("embed"):
         query = query_vector(space=space, words=words, image=image)
     with timed("dense"):
-        dense = rank(space=space, query=query, viewer=viewer, filters=filters)
+        dense = _dense(space=space, query=query, viewer=viewer, filters=filters, query_kind=query_kind)
     with timed("text_space"):
         companions = _text_space_lists(text=words, viewer=viewer, filters=filters, mode=mode)
     if mode == "dense" and not companions:
         return _finish(space, dense, filters)
-    lists = [RankedList.dense(dense)]
+    lexical: list[SearchHit] = []
     if mode == "hybrid":
         with timed("lexical"):
             lexical = rank_lexical(text=words, viewer=viewer, filters=filters)
-            # Lexical matches the HNSW candidates missed get their exact cosine too, so they
-            # have a rank on the dense side as well (not only "absent").
+            # Lexical matches the dense candidates missed get their exact cosine too: every
+            # item of the fused list has a calibrated meaning score.
             known = {hit.item_id for hit in dense}
             extra = dense_hits_for_items(space, query, [hit.item_id for hit in lexical if hit.item_id not in known])
-        dense_all = sorted(dense + extra, key=lambda hit: (-hit.score, hit.item_id))
-        lists = [RankedList("dense", dense_all, lists[0].matches), RankedList.lexical(lexical)]
-    matches, weaker = fuse(lists + companions)
-    return _finish(space, matches, filters, mode=mode, weaker=weaker)
+        dense = _calibrated(space, dense + extra, query_kind)
+    if companions or settings.SEARCH_FUSION == "rrf" or any(hit.relevance is None for hit in dense):
+        # A text space (BGE-M3) has scores of its own kind: reciprocal rank fusion joins them.
+        lists = [RankedList("dense", dense, {hit.item_id for hit in dense if "dense" in hit.signals})]
+        if lexical:
+            lists.append(RankedList.lexical(lexical))
+        matches, weaker = fuse(lists + companions)
+        return _finish(space, matches, filters, mode=mode, weaker=weaker)
+    return _finish(space, fuse_calibrated(dense, lexical), filters, mode=mode)
 
 
 def search_by_vector(
@@ -145,7 +200,8 @@ def search_by_vector(
     """Search with a query vector embedded earlier in the same space (a picture query being paged)."""
     space = resolve_space(space_id)
     query = np.asarray(vector, dtype=np.float32)
-    return _finish(space, rank(space=space, query=query, viewer=viewer, filters=filters), filters)
+    return _finish(space, _dense(space=space, query=query, viewer=viewer, filters=filters, query_kind="image"),
+                   filters)  # fmt: skip
 
 
 def search_similar(
@@ -161,5 +217,7 @@ def search_similar(
     if vector is None:
         raise NotFound("This item is not indexed in the searched space yet.")
     query = np.asarray(vector.embedding, dtype=np.float32)
-    hits = rank(space=space, query=query, viewer=viewer, filters=filters, exclude_item=item.pk)
+    query_kind: QueryKind = "image" if item.kind == Item.Kind.IMAGE else "text"
+    hits = _dense(space=space, query=query, viewer=viewer, filters=filters, query_kind=query_kind,
+                  exclude_item=item.pk)  # fmt: skip
     return _finish(space, hits, filters)

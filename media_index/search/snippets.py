@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from media_index.models import Item
+from media_index.search.calibration import level
 from media_index.search.text_analysis import analyze, normalized
 from media_index.search.types import SearchHit
 
@@ -26,6 +27,11 @@ class ShownHit:
     item: Item
     snippet: str = ""
     highlights: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def match(self) -> str:
+        """"strong", "good" or "weak": the hit's calibrated relevance in words."""
+        return level(self.hit.relevance)
 
     def __getattr__(self, name: str) -> object:
         # score, dense_score, lexical_score, signals, matched_terms, chunk: the hit's own.

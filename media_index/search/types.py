@@ -13,6 +13,8 @@ from media_index.models import EmbeddingSpace
 Scope = Literal["all", "mine", "public", "any"]
 SortOrder = Literal["relevance", "date"]
 Mode = Literal["dense", "lexical", "hybrid"]
+# What the query is, for calibration: words, or a picture (alone or with words).
+QueryKind = Literal["text", "image"]
 MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 
 
@@ -43,9 +45,15 @@ class SearchHit:
     dense_score: float | None = None
     lexical_score: float | None = None
     matched_terms: tuple[str, ...] = ()
-    # Which retrievers count this item as a match: "dense" (meaning: among the dense
-    # results above the relevance cutoff) and/or "lexical" (it contains query words).
+    # Which retrievers count this item as a match: "dense" (meaning: its calibrated
+    # relevance is above the line) and/or "lexical" (it contains query words).
     signals: tuple[str, ...] = ()
+    kind: str = ""
+    # Calibrated relevance (search.calibration): 0 is the line between relevant and not,
+    # 1 and more a strong match; comparable between pictures and notes. None: uncalibrated.
+    relevance: float | None = None
+    # The share of the query's words (IDF-weighted) the item contains, 0..1 (lexical).
+    coverage: float | None = None
 
 
 @dataclass

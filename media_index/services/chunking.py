@@ -99,3 +99,28 @@ def _make_chunk(text: str, units: list[tuple[int, int]]) -> Chunk:
     lead = len(raw) - len(raw.lstrip())
     trail = len(raw) - len(raw.rstrip())
     return Chunk(raw.strip(), start + lead, end - trail)
+
+
+def note_chunks(*, title: str, body: str, max_tokens: int, count_tokens: Callable[[str], int]) -> list[Chunk]:
+    """Chunks of a note's ``Item.indexed_text`` (title, blank line, body) in which the title
+    never stands alone: it leads the first passage.
+
+    A title alone ("order-8843") carries little meaning and, embedded by itself, became the
+    chunk that nonsense queries matched best. The body is packed with the title's tokens
+    kept free, so the first chunk (title + first passage) still fits; a title too long to
+    share a chunk is chunked like any text.
+    """
+    if not title.strip() or not body.strip():
+        return chunk_text(title if title.strip() else body, max_tokens=max_tokens, count_tokens=count_tokens)
+    text = f"{title}\n\n{body}"
+    # count_tokens counts the special tokens once; the title shares them with the passage.
+    title_tokens = count_tokens(title.strip()) - count_tokens("")
+    budget = max_tokens - title_tokens - 1
+    if budget < max_tokens // 2:
+        return chunk_text(text, max_tokens=max_tokens, count_tokens=count_tokens)
+    offset = len(title) + 2
+    chunks = [Chunk(chunk.text, chunk.start + offset, chunk.end + offset)
+              for chunk in chunk_text(body, max_tokens=budget, count_tokens=count_tokens)]  # fmt: skip
+    first = chunks[0]
+    chunks[0] = Chunk(text[: first.end], 0, first.end)
+    return chunks

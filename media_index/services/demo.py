@@ -26,6 +26,8 @@ DEMO_SEED = 2_000_003
 # Rendered larger than the model's 64 px input so thumbnails look like something.
 DEMO_PICTURE_SIZE = 192
 MULTI_OBJECT_SHARE = 0.2
+# Camera-style names of the pictures in the camera-named variant: IMG_4700.png, ...
+CAMERA_FIRST_NUMBER = 4700
 # Items embedded per in-process batch with --sync, as the worker would.
 SYNC_BATCH = 64
 # Hand-written notes (exact codes, Chinese, a 2,000-word diary) that show lexical and
@@ -52,9 +54,21 @@ def _picture_title(names: list[str]) -> str:
     return names[0].capitalize() if len(names) == 1 else ", ".join(names[:-1]).capitalize() + " and " + names[-1]
 
 
+def demo_picture_name(index: int, *, camera_names: bool = False) -> str:
+    """File name of demo picture ``index``: "demo-0007.png", or a camera's "IMG_4707.png"."""
+    return f"IMG_{CAMERA_FIRST_NUMBER + index:04d}.png" if camera_names else f"demo-{index:04d}.png"
+
+
+def demo_note_name(index: int) -> str:
+    return f"note-{index:03d}.txt"
+
+
 def demo_collection_load(*, pictures: int = 300, notes: int = 60, seed: int = DEMO_SEED,
-                         index_now: bool = False) -> DemoLoadReport:  # fmt: skip
-    """Create the public demo items (idempotent: the same seed makes the same items)."""
+                         index_now: bool = False, camera_names: bool = False) -> DemoLoadReport:  # fmt: skip
+    """Create the public demo items (idempotent: the same seed makes the same items).
+
+    ``camera_names``: pictures are named like a phone's photos ("IMG_4707.png") and carry no
+    title, so only their content can find them (the evaluation of meaning alone)."""
     from media_index.training.captions import note
     from media_index.training.concepts import CONCEPTS
     from media_index.training.render import render_picture
@@ -70,8 +84,9 @@ def demo_collection_load(*, pictures: int = 300, notes: int = 60, seed: int = DE
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         names = [concept.en[0] for concept in chosen]
-        title = f"{_picture_title(names)} · {'、'.join(concept.zh[0] for concept in chosen)}"
-        item, created = item_create_image(owner=owner, data=buffer.getvalue(), filename=f"demo-{index:04d}.png",
+        title = "" if camera_names else f"{_picture_title(names)} · {'、'.join(concept.zh[0] for concept in chosen)}"
+        item, created = item_create_image(owner=owner, data=buffer.getvalue(),
+                                          filename=demo_picture_name(index, camera_names=camera_names),
                                           title=title, visibility=Item.Visibility.PUBLIC)  # fmt: skip
         report.item_ids.append(item.pk)
         report.created += created
@@ -80,7 +95,9 @@ def demo_collection_load(*, pictures: int = 300, notes: int = 60, seed: int = DE
         concept = CONCEPTS[(index * 7) % len(CONCEPTS)]
         language = "en" if index % 2 == 0 else "zh"
         text = " ".join(note(concept, rng, language) for _ in range(rng.randint(1, 3)))
-        item, created = item_create_note(owner=owner, text=text, visibility=Item.Visibility.PUBLIC)
+        # Named like a notes app's export; the name (not a title) keeps the note's own words first.
+        item, created = item_create_note(owner=owner, text=text, filename=demo_note_name(index),
+                                         visibility=Item.Visibility.PUBLIC)  # fmt: skip
         report.item_ids.append(item.pk)
         report.created += created
         report.existing += not created

@@ -4,6 +4,10 @@ A query file has one JSON object per line::
 
     {"query": "cute puppy", "relevant": ["dog-1.png", 42], "lang": "en"}
     {"image": "queries/dog.jpg", "relevant": ["dog-2.png"]}
+    {"query": "qwzx", "relevant": [], "type": "nonsense"}
+
+A query with an empty ``relevant`` list is a nonsense query: the right answer is "nothing
+relevant" (no result above the relevance cutoff).
 
 ``relevant`` names items by id or by their original file name (titles are accepted for
 notes typed without a file); ``image`` is a path relative to the query file. Every
@@ -59,8 +63,8 @@ def load_queries(path: str | Path) -> list[EvalQuery]:
         relevant = entry.get("relevant")
         if not text and not image:
             raise InvalidInput(f"{path}:{number}: needs 'query', 'image' or both.")
-        if not isinstance(relevant, list) or not relevant:
-            raise InvalidInput(f"{path}:{number}: 'relevant' must be a non-empty list of item ids or file names.")
+        if not isinstance(relevant, list):
+            raise InvalidInput(f"{path}:{number}: 'relevant' must be a list of item ids or file names ([] for nonsense).")
         kind = entry.get("kind")
         if kind not in (None, *Item.Kind.values):
             raise InvalidInput(f"{path}:{number}: 'kind' must be one of {', '.join(Item.Kind.values)}.")
@@ -83,8 +87,14 @@ def resolve_relevant(names: Sequence[str]) -> set[int]:
     return ids
 
 
-def _scores(ranked: Sequence[int], relevant: set[int]) -> dict[str, float]:
+def _scores(ranked: Sequence[int], relevant: set[int], shown: Sequence[int], kinds: dict[int, str]) -> dict[str, float]:
+    """Ranking metrics of the full list (``ranked``), plus what the relevant part (``shown``,
+    above the cutoff) and the mixed top 5 hold: relevant pictures and notes separately."""
     scores = {f"recall@{k}": len(relevant & set(ranked[:k])) / len(relevant) for k in CUTOFFS}
+    scores["p@5"] = len(relevant & set(ranked[:5])) / 5
+    scores["kept"] = 1.0 if relevant & set(shown) else 0.0
+    for kind in ("image", "note"):
+        scores[f"top5_{kind}s"] = float(sum(1 for pk in ranked[:5] if pk in relevant and kinds.get(pk) == kind))
     first = next((position for position, item in enumerate(ranked, start=1) if item in relevant), None)
     scores["mrr"] = 1.0 / first if first else 0.0
     dcg = sum(1.0 / math.log2(position + 1) for position, item in enumerate(ranked[:10], start=1) if item in relevant)
@@ -107,28 +117,44 @@ def evaluate_queries(
     compared on the same queries.
     """
     per_query, by_lang = [], defaultdict(list)
+    nonsense, mixed = [], []
     for query in queries:
         filters = SearchFilters(scope="any", exact=exact, kind=query.kind)
         relevant = resolve_relevant(query.relevant)
-        if not relevant:
+        if query.relevant and not relevant:
             raise InvalidInput(f"line {query.line}: none of {list(query.relevant)} is an item here.")
         image = query.image.read_bytes() if query.image else None
         try:
             result = search_by_query(viewer=AnonymousUser(), text=query.text, image=image, filters=filters,
                                      space_id=space_id, mode=mode)  # fmt: skip
             ranked = [hit.item_id for hit in result.hits + result.weaker]
+            shown = [hit.item_id for hit in result.hits]
         except InvalidInput:
-            ranked = []
-        scores = _scores(ranked, relevant)
+            ranked, shown = [], []
+        if not relevant:
+            nonsense.append({"line": query.line, "query": query.text, "answered_nothing": not shown})
+            continue
+        kinds = dict(Item.objects.filter(pk__in=list(relevant)).values_list("pk", "kind"))
+        scores = _scores(ranked, relevant, shown, kinds)
+        if {"image", "note"} <= set(kinds.values()):
+            mixed.append(1.0 if scores["top5_images"] and scores["top5_notes"] else 0.0)
         per_query.append({"line": query.line, "query": query.text or str(query.image), "lang": query.lang,
                           "first_relevant_rank": next((n for n, pk in enumerate(ranked, 1) if pk in relevant), None),
                           **scores})  # fmt: skip
         by_lang[query.lang or "all"].append(scores)
     overall = _mean([{name: row[name] for name in row if name not in ("line", "query", "lang", "first_relevant_rank")}
                      for row in per_query])  # fmt: skip
+    if mixed:
+        # Queries whose relevant set holds both kinds: the mixed top 5 shows one of each.
+        overall["both_kinds@5"] = sum(mixed) / len(mixed)
     return {
         "queries": len(per_query),
         "metrics": overall,
+        "nonsense": {
+            "queries": len(nonsense),
+            "answered_nothing": sum(row["answered_nothing"] for row in nonsense) / len(nonsense) if nonsense else None,
+            "per_query": nonsense,
+        },
         "per_language": (
             {lang: _mean(rows) for lang, rows in sorted(by_lang.items())} if any(q.lang for q in queries) else {}
         ),

@@ -25,7 +25,8 @@ from media_index.embedding.registry import configured_model, configured_text_mod
 from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.selectors import active_space, active_text_space
-from media_index.services.chunking import Chunk, chunk_text
+from media_index.services.calibration import space_calibration_refresh
+from media_index.services.chunking import Chunk, note_chunks
 from media_index.services.images import decode_image, make_thumbnail, upright_size
 from media_index.services.lexical_index import lexical_index_items
 from media_index.services.spaces import space_config, space_ensure_active
@@ -153,9 +154,8 @@ def _prepare(
                 entry.image_index = len(images)
                 images.append(image)
             else:
-                entry.chunks = chunk_text(
-                    item.indexed_text, max_tokens=embedder.spec.max_tokens, count_tokens=embedder.count_tokens
-                )
+                entry.chunks = note_chunks(title=item.title, body=item.note_text, max_tokens=embedder.spec.max_tokens,
+                                           count_tokens=embedder.count_tokens)  # fmt: skip
                 if not entry.chunks:
                     raise ApplicationError("The note is empty.")
                 entry.chunk_rows = list(range(len(texts), len(texts) + len(entry.chunks)))
@@ -225,8 +225,8 @@ def space_rows(
         for item, vector in zip(images, vectors, strict=True):
             rows[item.pk].append(Vector(item=item, space=space, chunk=0, embedding=vector))
     notes = [item for item in items if item.kind == Item.Kind.NOTE]
-    chunked = [(item, chunk_text(item.indexed_text, max_tokens=embedder.spec.max_tokens,
-                                 count_tokens=embedder.count_tokens)) for item in notes]  # fmt: skip
+    chunked = [(item, note_chunks(title=item.title, body=item.note_text, max_tokens=embedder.spec.max_tokens,
+                                  count_tokens=embedder.count_tokens)) for item in notes]  # fmt: skip
     texts = [chunk.text for _, chunks in chunked for chunk in chunks]
     if not texts:
         return rows
@@ -341,7 +341,21 @@ def items_index(*, item_ids: Sequence[int], fill_batch: bool = False) -> Indexin
         except Exception:  # noqa: BLE001 - database down too: the sweep will find them
             logger.exception("Could not release %d item(s); the stale sweep will", len(unfinished))
         raise
+    if report.ready:
+        _refresh_calibrations([space, active_text_space()])
     return report
+
+
+def _refresh_calibrations(spaces: list[EmbeddingSpace | None]) -> None:
+    """Keep the searched spaces' relevance calibration in step with the collection's size.
+    A failure here is logged, never the batch's: the items are stored and searchable."""
+    for space in spaces:
+        if space is None:
+            continue
+        try:
+            space_calibration_refresh(space=space)
+        except Exception:  # noqa: BLE001
+            logger.exception("Could not recalibrate space %s; search uses the previous calibration", space.pk)
 
 
 def items_requeue_stale() -> list[int]:

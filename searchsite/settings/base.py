@@ -206,6 +206,15 @@ if not 1 <= SEARCH_HNSW_EF_SEARCH <= 1000:
 # under selective filters (media_index.search.retrieval._few_visible_items); 0: never.
 # About 5 µs per 512-d vector on a CPU core: 5,000 pictures cost ~25 ms.
 SEARCH_EXACT_MAX_ITEMS = env.int("SEARCH_EXACT_MAX_ITEMS", default=5_000)
+# How hybrid search fuses meaning and words: "calibrated" (calibrated cosine plus the share
+# of the query's words an item holds, thresholdable: media_index.search.fusion) or "rrf"
+# (reciprocal rank fusion, rank-based, no "nothing matched").
+SEARCH_FUSION = env.str("SEARCH_FUSION", default="calibrated")
+# Calibrated relevance (media_index.search.calibration). Off: raw cosines and the gap-only
+# cutoff, as before calibration existed (kept for comparing the two with manage.py evaluate).
+SEARCH_CALIBRATION = env.bool("SEARCH_CALIBRATION", default=True)
+if SEARCH_FUSION not in ("calibrated", "rrf"):
+    raise ImproperlyConfigured(f"SEARCH_FUSION must be calibrated or rrf, not {SEARCH_FUSION!r}.")
 # A worker's task also takes other pending uploads into its batch (up to the size above),
 # so a stream of single uploads is embedded in batches; bench/ingest.py measures both.
 INDEXING_FILL_BATCHES = env.bool("INDEXING_FILL_BATCHES", default=True)

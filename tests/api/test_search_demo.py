@@ -7,31 +7,66 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from media_index.services.demo import demo_collection_load
+from media_index.services.demo import CAMERA_FIRST_NUMBER, demo_collection_load
 from media_index.search.query import _cached_text_vector
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 DOG_WORDS = ("puppy", "dog", "小狗", "狗")
 TOP = 8
+NONSENSE = ("qwzx", "zxcvbnm", "ZQ-99812", "嗌囧龘", "syzygy")
 
 
 @pytest.fixture
 def demo() -> None:
-    demo_collection_load(pictures=120, notes=40, index_now=True)
+    # Camera-named pictures ("IMG_4700.png", no title): only what they show can find them,
+    # so these tests fail if the model stops understanding (not if titles carry them).
+    demo_collection_load(pictures=120, notes=40, index_now=True, camera_names=True)
 
 
-def dog_hits(body: dict, kind: str) -> int:
-    return sum(1 for hit in body["results"][:TOP]
-               if hit["kind"] == kind and any(w in (hit["title"] + hit["snippet"]).lower() for w in DOG_WORDS))  # fmt: skip
+def shows_a_dog(hit: dict) -> bool:
+    """A picture made for the dog concept (picture i shows concept i % 52 first), or a note
+    whose own text is about dogs."""
+    from media_index.training.concepts import CONCEPTS
+
+    if hit["kind"] == "image":
+        index = int(hit["title"].split()[-1]) - CAMERA_FIRST_NUMBER  # "IMG 4707"
+        return CONCEPTS[index % len(CONCEPTS)].key == "dog"
+    return any(word in hit["snippet"].lower() for word in DOG_WORDS)
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
 @pytest.mark.parametrize("query", ["cute puppy", "可爱的小狗"])
-def test_words_find_puppy_pictures_and_notes(demo, query: str) -> None:
-    body = APIClient().get("/api/v1/search/", {"q": query}).json()
+def test_words_find_puppy_pictures_and_notes_by_meaning(demo, query: str, mode: str) -> None:
+    body = APIClient().get("/api/v1/search/", {"q": query, "mode": mode}).json()
 
-    assert dog_hits(body, "image") >= 1, body["results"][:TOP]
-    assert dog_hits(body, "note") >= 1, body["results"][:TOP]
+    relevant = body["results"][: min(TOP, body["count"])]
+    dog_pictures = [hit for hit in relevant if hit["kind"] == "image" and shows_a_dog(hit)]
+    dog_notes = [hit for hit in relevant if hit["kind"] == "note" and shows_a_dog(hit)]
+    assert dog_pictures and dog_notes, relevant
+    # Found by meaning: camera names hold no word of the query.
+    assert all("dense" in hit["signals"] and hit["match"] in ("good", "strong") for hit in dog_pictures)
     assert body["space"]["model_name"] == "demo-clip"
+
+
+@pytest.mark.parametrize("query", NONSENSE)
+def test_nonsense_is_answered_with_nothing_relevant_and_the_closest_on_request(demo, query: str) -> None:
+    client = APIClient()
+    plain = client.get("/api/v1/search/", {"q": query}).json()
+    weaker = client.get("/api/v1/search/", {"q": query, "include_weaker": "true"}).json()
+
+    assert plain["count"] == 0 and plain["results"] == [], plain["results"][:3]
+    assert weaker["count"] == 0 and weaker["weaker_count"] > 0 and weaker["results"]
+    assert {hit["match"] for hit in weaker["results"]} == {"weak"}
+
+
+def test_scores_are_calibrated_and_raw_scores_are_kept(demo) -> None:
+    body = APIClient().get("/api/v1/search/", {"q": "a cute puppy", "mode": "dense"}).json()
+
+    top = body["results"][0]
+    assert top["relevance"] >= 0 and top["score"] == top["relevance"]
+    assert 0 < top["dense_score"] <= 1  # the raw cosine, for clients that want it
+    scores = [hit["score"] for hit in body["results"]]
+    assert scores == sorted(scores, reverse=True)  # one list on one scale, pictures and notes together
 
 
 def test_kind_filter_keeps_only_notes(demo) -> None:
@@ -52,7 +87,7 @@ def test_a_picture_finds_pictures_of_the_same_thing(demo) -> None:
     body = APIClient().post("/api/v1/search/", {"image": buffer, "kind": "image"}, format="multipart").json()
 
     top3 = body["results"][:3]
-    assert all(any(w in hit["title"].lower() for w in DOG_WORDS) for hit in top3), top3
+    assert len(top3) == 3 and all(shows_a_dog(hit) for hit in top3), top3
 
 
 def test_repeated_words_come_from_the_query_cache(demo) -> None:

@@ -73,7 +73,7 @@ def test_a_visualized_bge_space_is_filled_and_searched_with_composed_queries(tin
     words = search_by_query(viewer=AnonymousUser(), text="a red square on a white page", space_id=space.pk,
                             mode="dense")  # fmt: skip
     assert words.space.pk == space.pk and words.hits[0].item_id == note.pk
-    assert words.hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert words.hits[0].dense_score == pytest.approx(1.0, abs=1e-4)
     composed = search_by_query(viewer=AnonymousUser(), text="a red square", image=media.image_bytes("red"),
                                space_id=space.pk, mode="dense")  # fmt: skip
     from PIL import Image
@@ -81,6 +81,6 @@ def test_a_visualized_bge_space_is_filled_and_searched_with_composed_queries(tin
     expected = get_embedder(config(tiny_model)).embed_composed(
         [Image.open(io.BytesIO(media.image_bytes("red")))], ["a red square"]
     )[0]
-    scores = {hit.item_id: hit.score for hit in composed.hits + composed.weaker}
+    scores = {hit.item_id: hit.dense_score for hit in composed.hits + composed.weaker}
     picture_vector = np.asarray(picture.vectors.get(space=space).embedding)
     assert scores[picture.pk] == pytest.approx(float(expected @ picture_vector), abs=1e-4)

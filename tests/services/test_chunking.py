@@ -72,3 +72,26 @@ def test_short_trailing_sentences_overlap_into_the_next_chunk() -> None:
 
 def test_blank_text_has_no_chunks(clip_tokens) -> None:
     assert chunk_text(" \n\t ", max_tokens=CLIP_LIMIT, count_tokens=clip_tokens) == []
+
+
+def test_a_note_title_never_forms_a_chunk_alone() -> None:
+    """A title alone ("order-8843") says little and used to be what nonsense matched; it
+    leads the first passage instead, and every chunk still fits the limit."""
+    from media_index.services.chunking import note_chunks
+
+    def count(text: str) -> int:
+        return len(text.split()) + 2  # words plus the two special tokens, like CLIP's count
+
+    body = " ".join(f"Sentence {n} of the order note has several words in it." for n in range(30))
+    chunks = note_chunks(title="order-8843", body=body, max_tokens=30, count_tokens=count)
+    text = f"order-8843\n\n{body}"
+
+    assert chunks[0].text.startswith("order-8843\n\nSentence 0")
+    assert chunks[0].text != "order-8843"
+    assert all(count(chunk.text) <= 30 for chunk in chunks)
+    assert all(text[chunk.start : chunk.end] == chunk.text for chunk in chunks)
+    assert not text[chunks[-1].end :].strip()  # the whole note is covered
+    # No title, or no body: chunked like any text.
+    assert [c.text for c in note_chunks(title="", body="Just a line.", max_tokens=30, count_tokens=count)] == [
+        "Just a line."
+    ]

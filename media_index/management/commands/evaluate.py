@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from media_index.errors import ApplicationError
 
-METRICS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")
+METRICS = ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "p@5", "kept", "top5_images", "top5_notes")
 
 
 class Command(BaseCommand):
@@ -52,12 +52,22 @@ class Command(BaseCommand):
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for run in runs:
-            rows = [("all", run["metrics"]), *run["per_language"].items()]
+            rows = [("all", run["metrics"]), *run["per_language"].items()] if run["queries"] else []
             for lang, metrics in rows:
                 self.stdout.write(
                     f"{run['space'] or 'active':>6} {run['mode']:<8} {run['index']:<6} {lang:<5} "
                     + " ".join(f"{metrics[name]:>9.3f}" for name in METRICS)
                 )
+            if "both_kinds@5" in run["metrics"]:
+                self.stdout.write(f"{'':>6} {'':<8} {'':<6} both kinds in the mixed top 5: "
+                                  f"{run['metrics']['both_kinds@5']:.3f}")  # fmt: skip
+            if run["nonsense"]["queries"]:
+                self.stdout.write(f"{run['space'] or 'active':>6} {run['mode']:<8} {run['index']:<6} nonsense: "
+                                  f"{run['nonsense']['answered_nothing']:.3f} of {run['nonsense']['queries']} "
+                                  "answered 'nothing relevant'")  # fmt: skip
             if options["per_query"]:
+                for row in run["nonsense"]["per_query"]:
+                    self.stdout.write(f"    line {row['line']:>3} {'nothing' if row['answered_nothing'] else 'FOUND':>9}  "
+                                      f"{row['query']}")  # fmt: skip
                 for row in run["per_query"]:
                     self.stdout.write(f"    line {row['line']:>3} rank {row['first_relevant_rank']!s:>4}  {row['query']}")
