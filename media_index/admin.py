@@ -20,8 +20,13 @@ from media_index.models import ApiToken, EmbeddingSpace, Item
 from media_index.selectors import item_backlog_summary, space_list_with_counts
 from media_index.services.files import item_file_response
 from media_index.services.indexing import items_retry
-from media_index.services.spaces import space_activate_checked, space_drop, space_progress, space_reindex_start
-from media_index.tasks import begin_reindex
+from media_index.services.spaces import (
+    space_activate_checked,
+    space_drop,
+    space_progress,
+    space_reindex_request,
+    space_reindex_start,
+)
 from media_index.services.uploads import items_create_from_files
 
 
@@ -213,7 +218,7 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             pretrained = data["pretrained"] or ("local" if data["backend"] != "open_clip" else "")
-            begin_reindex.delay(data["backend"], data["model"], pretrained)
+            space_reindex_request(backend=data["backend"], model_name=data["model"], pretrained=pretrained)
             self.message_user(request, _("Re-index queued: the worker loads the model, creates the space and "
                                          "embeds every item. Progress shows in this list."))  # fmt: skip
             return HttpResponseRedirect(reverse("admin:media_index_embeddingspace_changelist"))

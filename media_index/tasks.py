@@ -50,9 +50,8 @@ def embed_into_space(space_id: int, item_ids: list[int]) -> int:
 
 @shared_task(acks_late=True)
 def begin_reindex(backend: str, model_name: str, pretrained: str) -> int:
-    """The admin's "re-index into another model": load it, create its space, queue every item."""
-    from media_index.embedding.registry import ModelConfig, configured_model
-    from media_index.services.spaces import space_for_model, space_reindex_start
+    """The admin's "re-index into another model": load it, create its space, queue every item;
+    returns the new space's id."""
+    from media_index.services.spaces import space_reindex_begin
 
-    config = ModelConfig(backend, model_name, pretrained, configured_model().device)
-    return space_reindex_start(space=space_for_model(config=config))
+    return space_reindex_begin(backend=backend, model_name=model_name, pretrained=pretrained).pk

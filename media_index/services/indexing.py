@@ -20,6 +20,7 @@ from django.utils import timezone
 from pgvector import SparseVector
 from PIL import Image
 
+from media_index import dispatch
 from media_index.embedding.base import Embedder, Vectors
 from media_index.embedding.registry import configured_model, configured_text_model, get_embedder
 from media_index.errors import ApplicationError
@@ -56,12 +57,10 @@ def enqueue_indexing(item_ids: Sequence[int]) -> bool:
     Never raises: the rows are saved already, and the periodic sweep enqueues
     pending items again once the broker is back, so an upload is never lost.
     """
-    from media_index.tasks import index_items
-
     ids = list(item_ids)
     for start in range(0, len(ids), settings.INDEXING_BATCH_SIZE):
         try:
-            index_items.apply_async(args=[ids[start : start + settings.INDEXING_BATCH_SIZE]], retry=False)
+            dispatch.send(dispatch.INDEX_ITEMS, ids[start : start + settings.INDEXING_BATCH_SIZE])
         except Exception:  # noqa: BLE001 - any broker failure; the sweep recovers
             logger.warning("Broker unavailable; %d item(s) stay pending until the sweep re-enqueues them", len(ids))
             return False

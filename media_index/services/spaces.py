@@ -7,6 +7,7 @@ import logging
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
+from media_index import dispatch
 from media_index.embedding.base import SpaceSpec
 from media_index.embedding.registry import ModelConfig, configured_model
 from media_index.errors import InvalidInput
@@ -141,15 +142,13 @@ def space_reindex_start(*, space: EmbeddingSpace, batch_size: int | None = None)
     """
     from django.conf import settings
 
-    from media_index.tasks import embed_into_space
-
     if not space.is_active and not space.is_building:
         EmbeddingSpace.objects.filter(pk=space.pk).update(is_building=True)
         space.is_building = True
     missing = space_missing_item_ids(space)
     size = batch_size or settings.INDEXING_BATCH_SIZE
     for start in range(0, len(missing), size):
-        embed_into_space.apply_async(args=[space.pk, missing[start : start + size]], retry=False)
+        dispatch.send(dispatch.EMBED_INTO_SPACE, space.pk, missing[start : start + size])
     logger.info("Re-index of %s: %d item(s) sent", space, len(missing))
     return len(missing)
 
@@ -179,3 +178,18 @@ def space_drop(*, space: EmbeddingSpace) -> int:
         cursor.execute(f"DROP INDEX IF EXISTS {space.index_name}")
     space.delete()
     return deleted
+
+
+def space_reindex_begin(*, backend: str, model_name: str, pretrained: str) -> EmbeddingSpace:
+    """Re-index into another model: load it, create its space, queue every item; the one
+    way the command, the admin's task and any caller start a re-index. Slow (it loads the
+    model): the admin sends it to a worker with ``space_reindex_request``."""
+    config = ModelConfig(backend, model_name, pretrained, configured_model().device)
+    space = space_for_model(config=config)
+    space_reindex_start(space=space)
+    return space
+
+
+def space_reindex_request(*, backend: str, model_name: str, pretrained: str) -> None:
+    """Ask a worker to run ``space_reindex_begin`` (the admin's "Re-index into another model")."""
+    dispatch.send(dispatch.BEGIN_REINDEX, backend, model_name, pretrained)
