@@ -32,8 +32,10 @@ def _sample_vectors(space: EmbeddingSpace, kind: str) -> np.ndarray:
 
 
 def _ready_items(space: EmbeddingSpace) -> int:
+    """How many ready items the space serves. Counted on the item table alone (no join with
+    the vectors): it runs after every indexing batch, and only its growth matters."""
     kinds = [Item.Kind.NOTE] if space.modality == EmbeddingSpace.Modality.TEXT else list(ITEM_KINDS)
-    return Item.objects.filter(status=Item.Status.READY, kind__in=kinds, vectors__space=space).distinct().count()
+    return Item.objects.filter(status=Item.Status.READY, kind__in=kinds).count()
 
 
 def space_calibrate(*, space: EmbeddingSpace) -> Calibration:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from .captions import caption
 from .concepts import Concept
-from .render import TRAINING_BACKGROUNDS, SpriteStyle, render_scene
+from .render import NOTO_MODEL_BACKGROUNDS, SpriteStyle, render_scene
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class GeneratedPairs(Dataset[GroupedPair]):
         max_objects: int = 3,
         note_probability: float = 0.3,
         style: SpriteStyle | None = "noto",
-        backgrounds: Sequence[str] = TRAINING_BACKGROUNDS[:7],
+        backgrounds: Sequence[str] = NOTO_MODEL_BACKGROUNDS,
         augment: bool = False,
         progress: bool = True,
     ) -> None:

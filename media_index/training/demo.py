@@ -30,7 +30,7 @@ from .corpus import corpus
 from .data import GeneratedPairs
 from .evaluate import HELD_OUT_SEED, evaluate_retrieval
 from .render import HELD_OUT_BACKGROUNDS, TRAINING_BACKGROUNDS
-from .train import Precision, Preprocess, Tokenizer, seed_everything, train
+from .train import Precision, Preprocess, Tokenizer, TrainResult, seed_everything, train
 
 logger = logging.getLogger(__name__)
 
@@ -125,32 +125,17 @@ def train_generalist_model(
     checkpoint = out / CHECKPOINT_NAME
     save_checkpoint(model, checkpoint)
     shipped, preprocess, shipped_tokenizer = load_demo_model(checkpoint, model_name=model_name)
-    report = {
-        "model": model_name,
-        "metrics": evaluate_demo(shipped, preprocess, shipped_tokenizer, image_size=image_size,
-                                 concepts=concepts, per_concept=True),
-        "training": {
-            "seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
-            "precision": precision, "num_images": num_images, "num_concepts": len(concepts),
-            "styles": "openmoji 76% / line art 12% / flat colour 12%", "augment": True,
-            "backgrounds": list(TRAINING_BACKGROUNDS),
-            "train_wall_seconds": round(result.wall_seconds, 1), "final_loss": round(result.final_loss, 4),
-            "loss_history": [(step, round(loss, 4)) for step, loss in result.loss_history],
-            "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
-                                     for step, m in result.evaluations],
-            "torch_threads": torch.get_num_threads(),
-        },
-        "checkpoint": {
-            "file": CHECKPOINT_NAME, "bytes": checkpoint.stat().st_size,
-            "parameters": sum(param.numel() for param in shipped.parameters()), "dtype": "float16",
-        },
-        "environment": {
-            "python": platform.python_version(), "torch": torch.__version__, "open_clip": open_clip.__version__,
-            "machine": platform.machine(),
-        },
+    metrics = evaluate_demo(shipped, preprocess, shipped_tokenizer, image_size=image_size, concepts=concepts,
+                            per_concept=True)  # fmt: skip
+    training = {
+        "seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
+        "precision": precision, "num_images": num_images, "num_concepts": len(concepts),
+        "styles": "openmoji 76% / line art 12% / flat colour 12%", "augment": True,
+        "backgrounds": list(TRAINING_BACKGROUNDS),
+        "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
+                                 for step, m in result.evaluations],
     }  # fmt: skip
-    (out / METRICS_NAME).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return report
+    return _write_report(out, model_name, metrics, training, result, shipped)
 
 
 def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
@@ -224,18 +209,20 @@ def train_demo_model(
         shipped, preprocess, shipped_tokenizer, CONCEPTS, image_size=image_size, per_concept=True
     )
 
+    training = {"seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
+                "precision": precision, "num_images": num_images, "num_concepts": len(CONCEPTS)}  # fmt: skip
+    return _write_report(out, DEMO_MODEL_NAME, metrics, training, result, shipped)
+
+
+def _write_report(out: Path, model_name: str, metrics: dict, training: dict, result: TrainResult,
+                  shipped: torch.nn.Module) -> dict:  # fmt: skip
+    """``eval.json``: the saved checkpoint's metrics, how it was trained, the file, the machine."""
+    checkpoint = out / CHECKPOINT_NAME
     report = {
-        "model": DEMO_MODEL_NAME,
+        "model": model_name,
         "metrics": metrics,
         "training": {
-            "seed": seed,
-            "steps": steps,
-            "batch_size": batch_size,
-            "lr": lr,
-            "weight_decay": weight_decay,
-            "precision": precision,
-            "num_images": num_images,
-            "num_concepts": len(CONCEPTS),
+            **training,
             "train_wall_seconds": round(result.wall_seconds, 1),
             "final_loss": round(result.final_loss, 4),
             "loss_history": [(step, round(loss, 4)) for step, loss in result.loss_history],

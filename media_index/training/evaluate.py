@@ -16,7 +16,7 @@ from torch import nn
 
 from .captions import note
 from .concepts import Concept
-from .render import TRAINING_BACKGROUNDS, SpriteStyle, render_scene
+from .render import NOTO_MODEL_BACKGROUNDS, SpriteStyle, render_scene
 from .train import Preprocess, Tokenizer
 
 # Default held-out seed: far from the small seeds used for training pools.
@@ -84,14 +84,9 @@ def _precision_recall_at_k(
     return sum(precisions) / len(precisions), sum(recalls) / len(recalls)
 
 
-# Old galleries used the Noto glyphs on the training backgrounds; the v2 demo model is
-# evaluated on OpenMoji drawings over backgrounds training never saw (see demo.py).
-DEFAULT_BACKGROUNDS = TRAINING_BACKGROUNDS[:7]
-
-
 def held_out_gallery(
     concepts: Sequence[Concept], *, images_per_concept: int, seed: int, image_size: int,
-    style: SpriteStyle = "noto", backgrounds: Sequence[str] = DEFAULT_BACKGROUNDS,
+    style: SpriteStyle = "noto", backgrounds: Sequence[str] = NOTO_MODEL_BACKGROUNDS,
 ) -> tuple[list[Image.Image], list[str], list[str | None]]:
     """Single-object pictures of every concept, rendered from ``seed``, with their labels
     and the object's colour name (None where it has none)."""
@@ -108,7 +103,7 @@ def held_out_gallery(
 
 def colour_gallery(
     concepts: Sequence[Concept], *, images_per_variant: int, seed: int, image_size: int,
-    style: SpriteStyle = "noto", backgrounds: Sequence[str] = DEFAULT_BACKGROUNDS,
+    style: SpriteStyle = "noto", backgrounds: Sequence[str] = NOTO_MODEL_BACKGROUNDS,
 ) -> tuple[list[Image.Image], list[tuple[str, str | None]]]:
     """``images_per_variant`` pictures of every coloured emoji (every red car, blue car...),
     labelled (concept key, colour), so each colour query has enough relevant pictures."""
@@ -155,7 +150,7 @@ def evaluate_retrieval(
     batch_size: int = 128,
     per_concept: bool = False,
     style: SpriteStyle = "noto",
-    backgrounds: Sequence[str] = DEFAULT_BACKGROUNDS,
+    backgrounds: Sequence[str] = NOTO_MODEL_BACKGROUNDS,
     named_queries: bool = True,
 ) -> dict:
     """Retrieval metrics (floats in [0, 1]) on a held-out gallery, keyed by name.

@@ -71,10 +71,18 @@ def sprite(emoji: str, style: Style = "openmoji", edge: int = 128) -> Image.Imag
     # Rendered larger than needed, then cropped and scaled: OpenMoji's 72-unit canvas has margins.
     png = resvg_py.svg_to_bytes(svg_string=_styled_svg(path.read_text(encoding="utf-8"), style),
                                 width=edge * 3 // 2, height=edge * 3 // 2)  # fmt: skip
-    image = Image.open(io.BytesIO(bytes(png))).convert("RGBA")
+    fitted = fit_to_edge(Image.open(io.BytesIO(bytes(png))).convert("RGBA"), edge)
+    if fitted is None:
+        raise ValueError(f"the {style} drawing of {emoji!r} is empty")
+    return fitted
+
+
+def fit_to_edge(image: Image.Image, edge: int) -> Image.Image | None:
+    """``image`` cropped to its non-transparent pixels and scaled to ``edge`` on its longer
+    side; None when it has none."""
     bbox = image.getbbox()
     if bbox is None:
-        raise ValueError(f"the {style} drawing of {emoji!r} is empty")
+        return None
     image = image.crop(bbox)
     scale = edge / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
