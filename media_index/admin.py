@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from media_index.errors import ApplicationError, NotFound
-from media_index.forms import UploadForm
+from media_index.forms import AdminSignInForm, UploadForm
 from media_index.models import ApiToken, EmbeddingSpace, Item
 from media_index.selectors import item_backlog_summary, space_list_with_counts
 from media_index.services.files import item_file_response
@@ -28,6 +28,9 @@ from media_index.services.spaces import (
     space_reindex_start,
 )
 from media_index.services.uploads import items_create_from_files
+
+# The admin's login page says when the sign-in throttle refused (see auth_backends).
+admin.site.login_form = AdminSignInForm
 
 
 @admin.register(Item)
@@ -68,7 +71,9 @@ class ItemAdmin(admin.ModelAdmin):
     def short_failure(self, item: Item) -> str:
         return item.failure_reason[:80]
 
-    @admin.action(description=_("Retry indexing of the selected failed items"))
+    # allowed_permissions: Django hides the action from, and refuses its POST for, staff
+    # without that permission (a view-only account must not re-queue work).
+    @admin.action(description=_("Retry indexing of the selected failed items"), permissions=["change"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Item]) -> None:
         count = items_retry(item_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
@@ -177,7 +182,7 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
     def vector_count(self, space: EmbeddingSpace) -> int:
         return space.vector_count  # type: ignore[attr-defined]
 
-    @admin.action(description=_("Activate (search with it from now on)"))
+    @admin.action(description=_("Activate (search with it from now on)"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[EmbeddingSpace]) -> None:
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one space to activate."), level=messages.ERROR)
@@ -189,13 +194,13 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
             return
         self.message_user(request, _("%(space)s is now active.") % {"space": space})
 
-    @admin.action(description=_("Continue building (embed the items still missing)"))
+    @admin.action(description=_("Continue building (embed the items still missing)"), permissions=["change"])
     def continue_building(self, request: HttpRequest, queryset: QuerySet[EmbeddingSpace]) -> None:
         for space in queryset:
             sent = space_reindex_start(space=space)
             self.message_user(request, _("%(space)s: %(n)d item(s) queued.") % {"space": space, "n": sent})
 
-    @admin.action(description=_("Drop (delete its vectors and index; not the active space)"))
+    @admin.action(description=_("Drop (delete its vectors and index; not the active space)"), permissions=["drop"])
     def drop(self, request: HttpRequest, queryset: QuerySet[EmbeddingSpace]) -> None:
         for space in queryset:
             name = str(space)
@@ -231,6 +236,10 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: EmbeddingSpace | None = None) -> bool:
         return False  # "drop" does it properly (the index too, and never the active space)
+
+    def has_drop_permission(self, request: HttpRequest) -> bool:
+        # Django's own delete permission stands for "drop" (the admin's delete is off).
+        return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}")
 
 
 @admin.register(ApiToken)

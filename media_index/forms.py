@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from media_index.auth_backends import sign_in_wait_of
 from media_index.models import Item
+
+
+def sign_in_locked_message(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return ngettext(
+        "Too many failed sign-in attempts. Please try again in %(minutes)d minute.",
+        "Too many failed sign-in attempts. Please try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+class _ThrottledSignIn:
+    """Says "try again in N minutes" instead of "wrong password" when the sign-in was
+    refused by the throttle (``auth_backends.ThrottledModelBackend``)."""
+
+    request: Any
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()  # type: ignore[misc]
+        except forms.ValidationError:
+            wait = sign_in_wait_of(self.request)
+            if wait:
+                raise forms.ValidationError(sign_in_locked_message(wait), code="throttled") from None
+            raise
+
+
+class SignInForm(_ThrottledSignIn, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(_ThrottledSignIn, AdminAuthenticationForm):
+    pass
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -55,6 +55,14 @@ def check_model() -> dict[str, Any]:
     return model_status()
 
 
+def public_report(report: dict[str, Any]) -> dict[str, Any]:
+    """What anyone may see: the overall status and which checks pass. The details (the
+    model's file path, worker host names, versions, error texts) are for staff and for
+    monitors holding ``HEALTH_TOKEN``: they map the deployment for an attacker."""
+    return {"status": report["status"],
+            "checks": {name: {"ok": bool(check.get("ok"))} for name, check in report["checks"].items()}}  # fmt: skip
+
+
 def system_health() -> tuple[bool, dict[str, Any]]:
     """Every check's report, and whether all of them passed."""
     checks = {

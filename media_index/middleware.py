@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -25,7 +26,10 @@ RETRY_AFTER_SECONDS = 30
 
 class ServerTimingMiddleware:
     """Answer ``Server-Timing`` with the stages the request timed (searches: embed, dense,
-    lexical...) and its total, when it timed any; other responses are left alone."""
+    lexical...) and its total, when it timed any; other responses are left alone.
+
+    Only with ``SERVER_TIMING`` on, or for staff: stage times tell an outsider how large
+    the collection is and which code path a query took."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -34,7 +38,8 @@ class ServerTimingMiddleware:
         started = time.perf_counter()
         with collecting() as stages:
             response = self.get_response(request)
-        if stages:
+        user = getattr(request, "user", None)
+        if stages and (settings.SERVER_TIMING or (user is not None and user.is_staff)):
             response["Server-Timing"] = header_value(stages, time.perf_counter() - started)
         return response
 

@@ -30,18 +30,24 @@ def active_text_space() -> EmbeddingSpace | None:
     return active_space(modality=EmbeddingSpace.Modality.TEXT)
 
 
-def space_list_with_counts() -> QuerySet[EmbeddingSpace]:
-    """Spaces with how many items and vectors each holds."""
+def _visible(viewer: AbstractBaseUser | AnonymousUser, prefix: str = "") -> Q:
+    public = Q(**{f"{prefix}visibility": Item.Visibility.PUBLIC})
+    return public | Q(**{f"{prefix}owner_id": viewer.pk}) if viewer.is_authenticated else public
+
+
+def space_list_with_counts(*, viewer: AbstractBaseUser | AnonymousUser | None = None) -> QuerySet[EmbeddingSpace]:
+    """Spaces with how many items and vectors each holds: all of them (``viewer`` None: the
+    admin, or staff), else only those the viewer may see, so that the counts do not tell
+    anyone how many private items other people have (or when they add one)."""
+    counted = None if viewer is None or viewer.is_staff else _visible(viewer, "vectors__item__")
     return EmbeddingSpace.objects.annotate(
-        vector_count=Count("vectors"), item_count=Count("vectors__item", distinct=True)
+        vector_count=Count("vectors", filter=counted), item_count=Count("vectors__item", distinct=True, filter=counted)
     ).order_by("-is_active", "-created_at")
 
 
 def item_list_visible_to(*, viewer: AbstractBaseUser | AnonymousUser) -> QuerySet[Item]:
     """Public items, plus the viewer's own. Staff get no more here: the admin is where they see all."""
-    if not viewer.is_authenticated:
-        return Item.objects.filter(visibility=Item.Visibility.PUBLIC)
-    return Item.objects.filter(Q(visibility=Item.Visibility.PUBLIC) | Q(owner_id=viewer.pk))
+    return Item.objects.filter(_visible(viewer))
 
 
 def is_demo_space(space: EmbeddingSpace | None) -> bool:

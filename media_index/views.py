@@ -14,27 +14,28 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from media_index.errors import ApplicationError, InvalidInput, ModelUnavailable, NotFound, ServiceUnavailable
 from media_index.forms import ImageQueryForm, NoteForm, SearchForm, UploadForm
-from media_index.health import system_health
+from media_index.health import public_report, system_health
 from media_index.models import Item
 from media_index.ratelimit import rate_limited
-from media_index.selectors import active_space, is_demo_space, item_list_for_owner, item_list_visible_to
-from media_index.services.files import item_file_response
-from media_index.services.items import item_delete
+from media_index.search.query import embed_image_query
 from media_index.search.service import (
     active_space_or_error,
     search_by_query,
     search_by_vector,
     search_similar,
 )
-from media_index.search.query import embed_image_query
 from media_index.search.snippets import shown_hits
 from media_index.search.types import SearchFilters, SearchResult
+from media_index.selectors import active_space, is_demo_space, item_list_for_owner, item_list_visible_to
+from media_index.services.files import item_file_response
+from media_index.services.items import item_delete
 from media_index.services.uploads import item_create_note, items_create_from_files
 
 
@@ -42,7 +43,10 @@ from media_index.services.uploads import item_create_note, items_create_from_fil
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     healthy, report = system_health()
-    return JsonResponse(report, status=200 if healthy else 503)
+    token = settings.HEALTH_TOKEN
+    sent = request.headers.get("X-Health-Token", "")
+    detailed = request.user.is_staff or bool(token and sent and constant_time_compare(sent, token))
+    return JsonResponse(report if detailed else public_report(report), status=200 if healthy else 503)
 
 
 PAGE_SIZE = 24

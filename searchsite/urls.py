@@ -1,15 +1,19 @@
 """Top-level URLs: the pages, the admin, the versioned REST API, the health check."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from media_index import error_views
 from media_index import views as media_views
+from media_index.forms import SignInForm
 
 urlpatterns = [
     path("healthz", media_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # The login page with the sign-in throttle's message; the rest of Django's auth pages as they are.
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("media_index.api.urls")),

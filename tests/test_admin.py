@@ -112,3 +112,55 @@ def test_the_items_files_link_to_permission_checked_admin_views(staff_client, dj
     assert missing_thumbnail.status_code == 404  # not indexed yet: no thumbnail
     staff_client.logout()
     assert staff_client.get(f"/admin/media_index/item/{item.pk}/file/").status_code == 302  # to the login page
+
+
+def test_view_only_staff_cannot_run_state_changing_actions(client, django_user_model) -> None:
+    from django.contrib.auth.models import Permission
+
+    from media_index.models import EmbeddingSpace
+    from tests.factories import make_space
+
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_item", "view_embeddingspace"]))
+    client.force_login(viewer)
+    owner = django_user_model.objects.create_user("owner", password="pw")
+    failed = Item.objects.create(owner=owner, kind="note", note_text="x", content_hash="h", status="failed",
+                                 failure_reason="boom")  # fmt: skip
+    make_space(name="active")
+    idle = make_space(name="idle", active=False)
+    spaces = "/admin/media_index/embeddingspace/"
+
+    items_page = client.get("/admin/media_index/item/").content.decode()
+    spaces_page = client.get(spaces).content.decode()
+    retried = client.post("/admin/media_index/item/", {"action": "retry_failed", "_selected_action": [failed.pk]})
+    for action in ("activate", "continue_building", "drop"):
+        client.post(spaces, {"action": action, "_selected_action": [idle.pk]})
+
+    # The lists are visible, the actions neither offered nor run.
+    assert "retry_failed" not in items_page
+    assert not any(action in spaces_page for action in ('value="activate"', 'value="drop"', "continue_building"))
+    assert retried.status_code in (200, 302)
+    assert Item.objects.get(pk=failed.pk).status == "failed"
+    assert EmbeddingSpace.objects.filter(pk=idle.pk, is_active=False).exists()
+    assert not EmbeddingSpace.objects.get(pk=idle.pk).is_building
+
+
+def test_dropping_a_space_needs_the_delete_permission(client, django_user_model) -> None:
+    from django.contrib.auth.models import Permission
+
+    from media_index.models import EmbeddingSpace
+    from tests.factories import make_space
+
+    editor = django_user_model.objects.create_user("editor", password="pw", is_staff=True)
+    editor.user_permissions.add(*Permission.objects.filter(codename__in=["view_embeddingspace",
+                                                                         "change_embeddingspace"]))  # fmt: skip
+    client.force_login(editor)
+    make_space(name="active")
+    idle = make_space(name="idle", active=False)
+
+    client.post("/admin/media_index/embeddingspace/", {"action": "drop", "_selected_action": [idle.pk]})
+    assert EmbeddingSpace.objects.filter(pk=idle.pk).exists()
+
+    editor.user_permissions.add(Permission.objects.get(codename="delete_embeddingspace"))
+    client.post("/admin/media_index/embeddingspace/", {"action": "drop", "_selected_action": [idle.pk]})
+    assert not EmbeddingSpace.objects.filter(pk=idle.pk).exists()

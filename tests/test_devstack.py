@@ -36,6 +36,7 @@ class Launcher:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
         env.pop("DJANGO_SETTINGS_MODULE", None)  # the launcher's children use the local settings
         env["MEDIA_ROOT"] = str(state / "media")
+        env["HEALTH_TOKEN"] = HEALTH_TOKEN
         self.proc = subprocess.Popen(
             [sys.executable, "devstack.py", "run", "--port", str(port), "--state", str(state)],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -68,9 +69,13 @@ class Launcher:
         return self.proc.wait(60)
 
 
-def _health(url: str) -> tuple[int, dict]:
+HEALTH_TOKEN = "devstack-test-health-token"
+
+
+def _health(url: str, token: str = HEALTH_TOKEN) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"X-Health-Token": token} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -127,6 +132,7 @@ def test_run_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
     try:
         first.wait_for("Search page:", STARTUP_TIMEOUT_SECONDS)
         body = _wait_healthy(f"http://127.0.0.1:{port}/healthz")
+        anonymous = _health(f"http://127.0.0.1:{port}/healthz", token="")[1]
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
         hostile = _hostile_requests(f"http://127.0.0.1:{port}")
         children = first.descendants()
@@ -137,6 +143,8 @@ def test_run_starts_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
     assert code == 0, first.output[-3000:]
     assert page.status == 200
     assert body["checks"]["worker"]["count"] == 1
+    # Without the token: the status, not the worker names, versions or model path.
+    assert anonymous == {"status": "ok", "checks": {name: {"ok": True} for name in body["checks"]}}
     assert "password:" in first.output
     assert f"http://localhost:{port}/" in first.output
     assert "celery" in cmdlines and "gunicorn" in cmdlines and "redis-server" in cmdlines

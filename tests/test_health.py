@@ -5,6 +5,13 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture
+def client(client, settings):
+    settings.HEALTH_TOKEN = "monitor-token"
+    client.defaults["HTTP_X_HEALTH_TOKEN"] = "monitor-token"
+    return client
+
+
 @pytest.mark.slow
 def test_healthz_is_200_with_a_live_worker(client, live_worker) -> None:
     response = client.get("/healthz")
@@ -64,3 +71,28 @@ def test_healthz_names_the_missing_weights(client, settings, tmp_path) -> None:
 
 def test_healthz_answers_only_safe_methods(client) -> None:
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.django_db
+def test_anonymous_callers_get_the_status_without_details(settings, django_user_model) -> None:
+    from django.test import Client
+
+    settings.HEALTH_TOKEN = "monitor-token"
+    settings.MODEL_DIR = "/srv/secret-model-dir"
+    settings.OPEN_CLIP_MODEL = "ViT-B-32"
+    settings.OPEN_CLIP_PRETRAINED = "laion2b_s34b_b79k"
+    staff = Client()
+    staff.force_login(django_user_model.objects.create_user("ops", password="pw", is_staff=True))
+
+    anonymous = Client().get("/healthz")
+    wrong_token = Client().get("/healthz", HTTP_X_HEALTH_TOKEN="guess")
+    detailed = staff.get("/healthz")
+
+    assert anonymous.status_code == wrong_token.status_code == detailed.status_code == 503
+    assert anonymous.json() == wrong_token.json() == {
+        "status": "unavailable",
+        "checks": {"database": {"ok": True}, "broker": {"ok": True}, "worker": {"ok": False},
+                   "model": {"ok": False}},
+    }  # fmt: skip
+    assert "secret-model-dir" not in anonymous.content.decode()
+    assert "secret-model-dir" in detailed.json()["checks"]["model"]["error"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from rest_framework import serializers
 
 from media_index.models import ApiToken, EmbeddingSpace, Item
@@ -44,8 +45,10 @@ class SpaceSerializer(serializers.ModelSerializer):
 class SpaceStatusSerializer(serializers.ModelSerializer):
     """A space with its counts and re-index progress (GET /spaces/)."""
 
-    vector_count = serializers.IntegerField(read_only=True)
-    item_count = serializers.IntegerField(read_only=True, help_text="Items with vectors in this space.")
+    vector_count = serializers.IntegerField(read_only=True, help_text="Of the items you may see (staff: all).")
+    item_count = serializers.IntegerField(
+        read_only=True, help_text="Items with vectors in this space, of those you may see (staff: all)."
+    )
     eligible_items = serializers.SerializerMethodField(help_text="Items that belong in it (notes only for text).")
     complete = serializers.SerializerMethodField(help_text="Every eligible item is embedded in it.")
     calibration = serializers.SerializerMethodField(
@@ -78,11 +81,16 @@ class SpaceStatusSerializer(serializers.ModelSerializer):
         }}  # fmt: skip
 
     def _progress(self, space: EmbeddingSpace) -> tuple[int, int]:
+        from media_index.selectors import item_list_visible_to
         from media_index.services.spaces import space_progress
 
         cache = self.context.setdefault("_progress", {})
         if space.pk not in cache:
-            cache[space.pk] = space_progress(space)
+            request = self.context.get("request")
+            # Staff see the totals; everyone else what they may see (as the counts).
+            among = None if request is not None and request.user.is_staff else item_list_visible_to(
+                viewer=request.user if request is not None else AnonymousUser())
+            cache[space.pk] = space_progress(space, among=among)
         return cache[space.pk]
 
     def get_eligible_items(self, space: EmbeddingSpace) -> int:
@@ -158,21 +166,21 @@ class SearchHitSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
     space_id = serializers.SerializerMethodField()
 
-    def get_space_id(self, hit) -> int:  # noqa: ANN001
+    def get_space_id(self, hit) -> int:
         return self.context["space_id"]
 
-    def get_snippet(self, hit) -> str:  # noqa: ANN001
+    def get_snippet(self, hit) -> str:
         return hit.snippet
 
-    def get_highlights(self, hit) -> list[list[int]]:  # noqa: ANN001
+    def get_highlights(self, hit) -> list[list[int]]:
         return [list(span) for span in hit.highlights]
 
-    def get_thumbnail_url(self, hit) -> str | None:  # noqa: ANN001 - search.snippets.ShownHit
+    def get_thumbnail_url(self, hit) -> str | None:
         if not hit.item.thumbnail:
             return None
         return self.context["request"].build_absolute_uri(f"/api/v1/items/{hit.item.pk}/thumbnail/")
 
-    def get_url(self, hit) -> str:  # noqa: ANN001
+    def get_url(self, hit) -> str:
         return self.context["request"].build_absolute_uri(f"/api/v1/items/{hit.item.pk}/")
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,8 +30,13 @@ from media_index.api.serializers import (
     TokenRequestSerializer,
     TokenSerializer,
 )
+from media_index.auth_backends import sign_in_wait_of
 from media_index.errors import InvalidInput
+from media_index.forms import sign_in_locked_message
 from media_index.models import ApiToken, Item
+from media_index.search.service import search_by_query, search_similar
+from media_index.search.snippets import shown_hits
+from media_index.search.types import SearchFilters, SearchResult
 from media_index.selectors import (
     item_list_for_owner,
     item_list_visible_to,
@@ -40,12 +45,8 @@ from media_index.selectors import (
 )
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
-from media_index.search.service import search_by_query, search_similar
-from media_index.search.snippets import shown_hits
-from media_index.search.types import SearchFilters, SearchResult
 from media_index.services.tokens import token_create, token_revoke
 from media_index.services.uploads import item_create_note, items_create_from_files
-
 
 # Items per page of GET /items/ (also the default, as before paging existed).
 ITEM_PAGE_MAX = 500
@@ -184,9 +185,8 @@ class ItemListCreateView(APIView):
                 owner=request.user, text=data["text"], title=data.get("title", ""), visibility=data["visibility"]
             )
         else:
-            outcomes = items_create_from_files(owner=request.user, files=[data["file"]], visibility=data["visibility"])
-            if len(outcomes) != 1:
-                raise InvalidInput("Upload zip files through the admin; the API takes one picture or note per request.")
+            outcomes = items_create_from_files(owner=request.user, files=[data["file"]], visibility=data["visibility"],
+                                               expand_zips=False)  # fmt: skip
             outcome = outcomes[0]
             if outcome.error or outcome.item is None:
                 raise InvalidInput(outcome.error or "The file could not be added.")
@@ -235,7 +235,8 @@ class SpaceListView(APIView):
 
     @extend_schema(responses=SpaceStatusSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(SpaceStatusSerializer(space_list_with_counts(), many=True, context={"request": request}).data)
+        spaces = space_list_with_counts(viewer=request.user)
+        return Response(SpaceStatusSerializer(spaces, many=True, context={"request": request}).data)
 
 
 class TokenView(APIView):
@@ -256,6 +257,9 @@ class TokenView(APIView):
         form.is_valid(raise_exception=True)
         user = authenticate(request=request._request, username=form.validated_data["username"],
                             password=form.validated_data["password"])  # fmt: skip
+        wait = sign_in_wait_of(request._request)
+        if wait:
+            raise Throttled(wait=wait, detail=sign_in_locked_message(wait))
         if user is None or not user.is_active:
             raise InvalidInput("Wrong user name or password.")
         token, key = token_create(user=user, name=form.validated_data.get("name", ""))

@@ -115,11 +115,13 @@ def space_missing_item_ids(space: EmbeddingSpace) -> list[int]:
     return list(space_eligible_items(space).filter(~Exists(embedded)).order_by("pk").values_list("pk", flat=True))
 
 
-def space_progress(space: EmbeddingSpace) -> tuple[int, int]:
-    """(items embedded in ``space``, items that belong there)."""
-    total = space_eligible_items(space).count()
-    embedded = space_eligible_items(space).filter(vectors__space=space).distinct().count()
-    return embedded, total
+def space_progress(space: EmbeddingSpace, *, among: QuerySet[Item] | None = None) -> tuple[int, int]:
+    """(items embedded in ``space``, items that belong there), counted ``among`` those items
+    only when given (what one viewer may see)."""
+    eligible = space_eligible_items(space)
+    if among is not None:
+        eligible = eligible.filter(pk__in=among.values("pk"))
+    return eligible.filter(vectors__space=space).distinct().count(), eligible.count()
 
 
 def space_for_model(*, config: ModelConfig) -> EmbeddingSpace:

@@ -221,12 +221,18 @@ def _create_from_zip(*, owner: AbstractBaseUser, name: str, data: bytes, visibil
     return outcomes
 
 
+ZIP_REFUSED = "Upload zip files through the admin; the API takes one picture or note per request."
+
+
 def items_create_from_files(
-    *, owner: AbstractBaseUser, files: Iterable[IO[bytes]], visibility: str = Item.Visibility.PRIVATE
+    *, owner: AbstractBaseUser, files: Iterable[IO[bytes]], visibility: str = Item.Visibility.PRIVATE,
+    expand_zips: bool = True,
 ) -> list[UploadOutcome]:
     """Create items from uploaded files: pictures, .txt/.md notes, or zips of both.
 
-    Each file succeeds or fails on its own; a bad file never stops the others.
+    Each file succeeds or fails on its own; a bad file never stops the others. With
+    ``expand_zips=False`` (the API: one item per request) a zip is refused before any of
+    its members is read or saved.
     """
     _visibility(visibility)
     outcomes: list[UploadOutcome] = []
@@ -235,6 +241,9 @@ def items_create_from_files(
         # A zip may be larger than one file may; its members are checked one by one.
         is_zip = zipfile.is_zipfile(upload)
         upload.seek(0)
+        if is_zip and not expand_zips:
+            outcomes.append(UploadOutcome(name, None, False, ZIP_REFUSED))
+            continue
         try:
             data = _read_bounded(upload, settings.ZIP_MAX_TOTAL_BYTES if is_zip else settings.UPLOAD_MAX_BYTES)
         except InvalidInput as exc:

@@ -260,7 +260,27 @@ TEXT_EMBEDDING_MAX_TOKENS = env.int("TEXT_EMBEDDING_MAX_TOKENS", default=512)
 
 # --- REST API -------------------------------------------------------------------------
 
+# Server-Timing headers (search stage durations) for everyone; staff always get them.
+SERVER_TIMING = env.bool("SERVER_TIMING", default=False)
+# /healthz details (model path, worker names, versions, errors) for monitors that send
+# this value in X-Health-Token; staff see them too, everyone else only ok/unavailable.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+
+# How many reverse proxies in front of the site append to X-Forwarded-For. 0 (the
+# default): the header is ignored and the client is the socket's address, because anyone
+# can send the header. Set it to the number of proxies you run (compose: 1), so rate
+# limits and sign-in throttling count the real client, not a header it chose.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Sign-in throttling (services/sign_in.py): wrong passwords allowed per account and per
+# client within the lockout window before every sign-in (even the right password) waits.
+AUTHENTICATION_BACKENDS = ["media_index.auth_backends.ThrottledModelBackend"]
+SIGN_IN_ACCOUNT_FAILURES = env.int("SIGN_IN_ACCOUNT_FAILURES", default=10)
+SIGN_IN_CLIENT_FAILURES = env.int("SIGN_IN_CLIENT_FAILURES", default=30)
+SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=15 * 60)
+
 REST_FRAMEWORK = {
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "media_index.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

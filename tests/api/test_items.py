@@ -126,3 +126,14 @@ def test_the_list_pages_with_limit_and_offset_and_says_the_total(alice) -> None:
     assert len(last.json()) == 1 and "Link" not in last
     assert {row["id"] for row in first.json()}.isdisjoint(row["id"] for row in last.json())
     assert bad.status_code == 400 and "limit" in bad.json()["error"]["message"]
+
+
+def test_a_zip_sent_to_the_api_is_refused_before_anything_is_saved(alice) -> None:
+    archive = media.zip_bytes({f"note{n}.txt": f"note number {n}".encode() for n in range(4)})
+
+    response = _client_for(alice).post("/api/v1/items/", {"file": SimpleUploadedFile("a.zip", archive)},
+                                       format="multipart")  # fmt: skip
+
+    assert response.status_code == 400
+    assert "Upload zip files through the admin" in response.json()["error"]["message"]
+    assert Item.objects.filter(owner=alice).count() == 0

@@ -116,6 +116,26 @@ def test_spaces_list_says_which_is_active_with_counts(django_user_model) -> None
     assert (spaces[0]["item_count"], spaces[0]["vector_count"]) == (3, 3)
 
 
+def test_spaces_counts_show_only_what_the_caller_may_see(django_user_model) -> None:
+    """Totals would tell anyone how many private items others have, and when they add one."""
+    space = make_space()
+    alice = django_user_model.objects.create_user("alice")
+    bob = django_user_model.objects.create_user("bob")
+    staff = django_user_model.objects.create_user("ops", is_staff=True)
+    make_item(alice, space, [unit(1, 0)], title="public")
+    make_item(alice, space, [unit(1, 1)], title="alice-private", visibility="private")
+    make_item(bob, space, [unit(1, 2), unit(1, 3)], title="bob-private", visibility="private")
+
+    def counts(user) -> tuple[int, int, int]:  # noqa: ANN001
+        entry = client_for(user).get("/api/v1/spaces/").json()[0]
+        return entry["item_count"], entry["vector_count"], entry["eligible_items"]
+
+    assert counts(None) == (1, 1, 1)
+    assert counts(alice) == (2, 2, 2)
+    assert counts(bob) == (2, 3, 2)
+    assert counts(staff) == (3, 4, 3)
+
+
 @pytest.mark.parametrize(
     "query",
     ["?q=dog&date_from=2026-02-01&date_to=2026-01-01", "?q=dog&scope=everyone", "?q=dog&page_size=1000",
