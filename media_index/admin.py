@@ -65,7 +65,7 @@ class ItemAdmin(admin.ModelAdmin):
         if not item.thumbnail:
             return "-"
         url = reverse("admin:media_index_item_thumbnail", args=[item.pk])
-        return format_html('<a href="{}"><img src="{}" alt="" style="max-width:160px"></a>', url, url)
+        return format_html('<a href="{}"><img src="{}" alt="" width="160"></a>', url, url)
 
     @admin.display(description=_("reason"))
     def short_failure(self, item: Item) -> str:

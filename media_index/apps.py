@@ -11,3 +11,13 @@ class MediaIndexConfig(AppConfig):
         import pillow_heif
 
         pillow_heif.register_heif_opener()
+
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_save, pre_save
+
+        from media_index import signals
+
+        user_model = get_user_model()
+        pre_save.connect(signals.note_password_change, sender=user_model, dispatch_uid="note_password_change")
+        post_save.connect(signals.revoke_tokens_on_password_change, sender=user_model,
+                          dispatch_uid="revoke_tokens_on_password_change")  # fmt: skip

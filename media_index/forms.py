@@ -7,7 +7,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -46,6 +47,16 @@ class SignInForm(_ThrottledSignIn, AuthenticationForm):
 
 class AdminSignInForm(_ThrottledSignIn, AdminAuthenticationForm):
     pass
+
+
+class PasswordChangeRevokingTokensForm(PasswordChangeForm):
+    """Django's form, telling the user what a change does to their apps (signals.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        notice = _("Changing your password signs out every app that uses an API token of yours; sign in there again.")
+        self.fields["new_password1"].help_text = format_html("<p>{}</p>{}", notice,
+                                                             self.fields["new_password1"].help_text)  # fmt: skip
 
 
 class MultipleFileInput(forms.ClearableFileInput):

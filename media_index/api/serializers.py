@@ -199,6 +199,11 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     name = serializers.CharField(required=False, allow_blank=True, max_length=100,
                                  help_text="A label for this client, e.g. 'Anna's phone'.")  # fmt: skip
+    expires_in_days = serializers.IntegerField(
+        required=False, min_value=1, max_value=3650,
+        help_text="Make the token expire after this many days (the server may cap it). Without it the token "
+                  "lives until revoked, unless the server sets a maximum. A password change revokes every token.",
+    )  # fmt: skip
 
 
 class ApiTokenSerializer(serializers.Serializer):
@@ -209,6 +214,7 @@ class ApiTokenSerializer(serializers.Serializer):
     prefix = serializers.CharField(help_text="The key's first characters, to tell tokens apart.")
     created = serializers.DateTimeField(source="created_at")
     last_used = serializers.DateTimeField(source="last_used_at", allow_null=True)
+    expires = serializers.DateTimeField(source="expires_at", allow_null=True, help_text="None: until revoked.")
     current = serializers.SerializerMethodField(help_text="True for the token this request used.")
 
     def get_current(self, token: ApiToken) -> bool:

@@ -45,7 +45,7 @@ from media_index.selectors import (
 )
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
-from media_index.services.tokens import token_create, token_revoke
+from media_index.services.tokens import token_create, token_lifetime_days, token_revoke
 from media_index.services.uploads import item_create_note, items_create_from_files
 
 # Items per page of GET /items/ (also the default, as before paging existed).
@@ -262,7 +262,8 @@ class TokenView(APIView):
             raise Throttled(wait=wait, detail=sign_in_locked_message(wait))
         if user is None or not user.is_active:
             raise InvalidInput("Wrong user name or password.")
-        token, key = token_create(user=user, name=form.validated_data.get("name", ""))
+        days = token_lifetime_days(form.validated_data.get("expires_in_days"))
+        token, key = token_create(user=user, name=form.validated_data.get("name", ""), days=days)
         data = {**ApiTokenSerializer(token, context={"request": request}).data, "token": key}
         return Response(data, status=status.HTTP_201_CREATED)
 

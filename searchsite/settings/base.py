@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "media_index.middleware.ContentSecurityPolicyMiddleware",
     "media_index.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -259,6 +260,19 @@ TEXT_EMBEDDING_MODEL = env.str("TEXT_EMBEDDING_MODEL", default="bge-m3")
 TEXT_EMBEDDING_MAX_TOKENS = env.int("TEXT_EMBEDDING_MAX_TOKENS", default=512)
 
 # --- REST API -------------------------------------------------------------------------
+
+# API tokens: the longest lifetime in days a new token may have (0: tokens live until
+# revoked). A client may ask for less with expires_in_days. Changing a password always
+# revokes every token of that user.
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=0)
+
+# Sent with every response that has none of its own (media_index.middleware).
+# data:/blob: images: the browser's own previews and the admin's icons.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
 
 # Server-Timing headers (search stage durations) for everyone; staff always get them.
 SERVER_TIMING = env.bool("SERVER_TIMING", default=False)

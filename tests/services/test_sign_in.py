@@ -111,3 +111,64 @@ def test_rate_limits_ignore_x_forwarded_for_unless_a_proxy_is_trusted(settings) 
 
     assert spoofed[-1] == 429
     assert 429 not in behind_proxy
+
+
+def test_a_wrong_password_says_so_once(alice) -> None:
+    page = Client().post("/accounts/login/", {"username": "alice", "password": "nope"}).content.decode()
+
+    assert page.count('class="error"') == 1
+    assert "Too many" not in page
+
+
+def _issue(username: str, **extra) -> str:  # noqa: ANN003
+    response = APIClient().post("/api/v1/auth/token/", {"username": username, "password": PASSWORD, **extra},
+                                format="json")  # fmt: skip
+    assert response.status_code == 201, response.content
+    return response.json()["token"]
+
+
+def _works(key: str) -> bool:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client.get("/api/v1/auth/tokens/").status_code == 200
+
+
+def test_a_password_change_revokes_every_token_of_that_user(alice, django_user_model) -> None:
+    bob = django_user_model.objects.create_user("bob", password=PASSWORD)
+    alices, bobs = _issue("alice"), _issue("bob")
+    client = Client()
+    client.force_login(alice)
+    form = client.get("/accounts/password_change/").content.decode()
+    assert "signs out every app that uses an API token" in form
+
+    # Through the site's password page; the admin and changepassword save the user the same way.
+    changed = client.post("/accounts/password_change/", {
+        "old_password": PASSWORD, "new_password1": "a-new-long-secret-9", "new_password2": "a-new-long-secret-9",
+    })  # fmt: skip
+    bob.first_name = "Bob"
+    bob.save()  # saving a user without a new password revokes nothing
+
+    assert changed.status_code == 302
+    assert not _works(alices)
+    assert _works(bobs)
+
+
+def test_tokens_expire_when_asked_and_the_server_caps_their_life(alice, settings) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from media_index.models import ApiToken
+
+    short = _issue("alice", expires_in_days=1)
+    settings.API_TOKEN_MAX_DAYS = 30
+    capped = APIClient().post("/api/v1/auth/token/", {"username": "alice", "password": PASSWORD,
+                                                      "expires_in_days": 365}, format="json").json()  # fmt: skip
+    assert _works(short)
+
+    ApiToken.objects.filter(prefix=short[:8]).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert not _works(short)
+    lifetime = ApiToken.objects.get(pk=capped["id"]).expires_at - timezone.now()
+    assert timedelta(days=29) < lifetime <= timedelta(days=30)
+    assert capped["expires"] is not None
