@@ -23,8 +23,9 @@ from .render import NOTO_MODEL_BACKGROUNDS, SpriteStyle, render_scene
 logger = logging.getLogger(__name__)
 
 Pair = tuple[Image.Image, str]
-# A pair plus a group id: pairs in one group show the same thing (see train.train).
-GroupedPair = tuple[Image.Image, str, int]
+# A pair plus a group id (pairs in one group show the same thing) and the indices of the
+# concepts the picture shows (the class targets of train.train's concept loss).
+GroupedPair = tuple[Image.Image, str, int, tuple[int, ...]]
 
 
 def scene_concepts(
@@ -93,6 +94,8 @@ class GeneratedPairs(Dataset[GroupedPair]):
         self.groups: list[int] = []
         group_ids: dict[tuple[frozenset[str], str | None], int] = {}
         self.pixels = np.empty((num_images, image_size, image_size, 3), dtype=np.uint8)
+        position = {concept.key: index for index, concept in enumerate(self.concepts)}
+        self.classes: list[tuple[int, ...]] = []
         # "Other drawings behind": any concept's drawings, faded into the background.
         backdrop = [glyph for concept in self.concepts for glyph in concept.emoji] if style != "noto" else []
         for index in tqdm(range(num_images), desc="rendering pictures", disable=not progress):
@@ -106,6 +109,7 @@ class GeneratedPairs(Dataset[GroupedPair]):
             picture, colours = render_scene(chosen, render_seed, size=image_size, style=style,
                                             backgrounds=backgrounds, augment=augment, backdrop=backdrop)  # fmt: skip
             self.scenes.append(chosen)
+            self.classes.append(tuple(position[concept.key] for concept in chosen))
             self.colours.append(colours)
             # A red car and a blue car are different groups: their captions may name the colour.
             signature = (frozenset(concept.key for concept in chosen), colours[0] if len(chosen) == 1 else None)
@@ -121,7 +125,13 @@ class GeneratedPairs(Dataset[GroupedPair]):
         text = caption(
             self.scenes[image_index], rng, note_probability=self.note_probability, colours=self.colours[image_index]
         )
-        return Image.fromarray(self.pixels[image_index], "RGB"), text, self.groups[image_index]
+        picture = Image.fromarray(self.pixels[image_index], "RGB")
+        return picture, text, self.groups[image_index], self.classes[image_index]
+
+    def class_names(self) -> list[tuple[str, ...]]:
+        """Every concept's names (English, then Chinese), in class-index order: what
+        train.train's concept loss encodes as the class prototypes."""
+        return [concept.en + concept.zh for concept in self.concepts]
 
 
 class CsvPairs(Dataset[Pair]):

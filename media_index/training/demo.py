@@ -90,12 +90,15 @@ def train_generalist_model(
     checkpoint_every: int = 250,
     resume: bool = False,
     concept_limit: int | None = None,
+    concept_weight: float = 1.0,
+    device: str = "cpu",
     progress: bool = True,
 ) -> dict:
     """Train the demo model v2 on the whole OpenMoji corpus (~1,400 concepts, English and
     Chinese, mixed drawing styles, training backgrounds, photo-like damage), save it and its
     report card (``evaluate_demo``) as ``eval.json``. ``concept_limit`` (tests) trains on the
-    first concepts only."""
+    first concepts only; ``concept_weight`` 0 turns the concept loss off (plain group-aware
+    CLIP loss), for ablations."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     register_model_configs()
@@ -120,7 +123,10 @@ def train_generalist_model(
         weight_decay=weight_decay, seed=seed, precision=precision,
         eval_fn=periodic_eval if eval_every else None, eval_every=eval_every, progress=progress,
         checkpoint_path=out / TRAINING_STATE_NAME, checkpoint_every=checkpoint_every, resume=resume,
+        class_names=dataset.class_names() if concept_weight else None, concept_weight=concept_weight,
+        device=device,
     )  # fmt: skip
+    model.to("cpu")
 
     checkpoint = out / CHECKPOINT_NAME
     save_checkpoint(model, checkpoint)
@@ -131,6 +137,7 @@ def train_generalist_model(
         "seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
         "precision": precision, "num_images": num_images, "num_concepts": len(concepts),
         "styles": "openmoji 76% / line art 12% / flat colour 12%", "augment": True,
+        "concept_weight": concept_weight, "device": device,
         "backgrounds": list(TRAINING_BACKGROUNDS),
         "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
                                  for step, m in result.evaluations],
@@ -261,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/training-state.pt")
     parser.add_argument("--concept-limit", type=int, default=None)
+    parser.add_argument("--concept-weight", type=float, default=1.0, help="v2: weight of the all-concepts loss (0: off)")
+    parser.add_argument("--device", default="cpu", help="torch device for training (cuda on a GPU machine)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -271,6 +280,7 @@ def main(argv: list[str] | None = None) -> None:
             args.out, model_name=args.model_name, seed=args.seed, steps=args.steps, batch_size=args.batch_size,
             lr=args.lr, num_images=args.num_images, precision=args.precision, eval_every=args.eval_every,
             checkpoint_every=args.checkpoint_every, resume=args.resume, concept_limit=args.concept_limit,
+            concept_weight=args.concept_weight, device=args.device,
         )  # fmt: skip
         summary = {section: {k: round(v, 3) for k, v in values.items() if isinstance(v, float)}
                    for section, values in report["metrics"].items()}  # fmt: skip

@@ -69,11 +69,14 @@ class _Collate:
         self.preprocess = preprocess
         self.tokenizer = tokenizer
 
-    def __call__(self, items: Sequence[tuple]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def __call__(
+        self, items: Sequence[tuple]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, list[tuple[int, ...]] | None]:
         images = torch.stack([self.preprocess(item[0]) for item in items])
         texts = self.tokenizer([item[1] for item in items])
         groups = torch.tensor([item[2] for item in items]) if len(items[0]) > 2 else None
-        return images, texts, groups
+        classes = [tuple(item[3]) for item in items] if len(items[0]) > 3 else None
+        return images, texts, groups, classes
 
 
 def contrastive_loss(
@@ -100,6 +103,42 @@ def contrastive_loss(
     targets = matches / matches.sum(dim=1, keepdim=True)
     # matches is symmetric, so the same targets serve the text-to-image direction.
     return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+
+
+def concept_loss(
+    image_features: torch.Tensor,
+    prototype_features: torch.Tensor,
+    logit_scale: torch.Tensor,
+    targets: torch.Tensor,
+) -> torch.Tensor:
+    """Cross-entropy of each picture over many concepts' names at once.
+
+    ``prototype_features`` are the L2-normalised embeddings of one name per concept (the
+    batch's own concepts plus sampled others) and ``targets`` spreads each picture's
+    probability evenly over the concepts it shows. A batch of 128 gives the CLIP loss only
+    127 negatives; among ~1,400 concepts, this term shows every picture hundreds of wrong
+    names per step, which is what a small model trained briefly on a CPU lacks.
+    """
+    logits = logit_scale * image_features @ prototype_features.T
+    return F.cross_entropy(logits, targets)
+
+
+def _concept_batch(
+    classes: Sequence[tuple[int, ...]], class_names: Sequence[Sequence[str]], size: int, rng: random.Random
+) -> tuple[list[str], torch.Tensor]:
+    """One name per concept for the batch's concepts plus random others (``size`` in all),
+    and the pictures' target distributions over them."""
+    present = list(dict.fromkeys(index for scene in classes for index in scene))
+    taken = set(present)
+    others = [index for index in range(len(class_names)) if index not in taken]
+    chosen = present + rng.sample(others, max(0, min(len(others), size - len(present))))
+    column = {index: position for position, index in enumerate(chosen)}
+    targets = torch.zeros(len(classes), len(chosen))
+    for row, scene in enumerate(classes):
+        for index in scene:
+            targets[row, column[index]] = 1.0 / len(scene)
+    # Any of a concept's names (English or Chinese, primary or synonym) stands for it.
+    return [rng.choice(class_names[index]) for index in chosen], targets
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -147,6 +186,13 @@ def _save_training_state(
     logger.info("checkpoint at step %d: %s", step, target)
 
 
+def _encode_texts(model: nn.Module, text_tower: tuple | None, tokens: torch.Tensor) -> torch.Tensor:
+    if text_tower is not None:
+        tower, pooling = text_tower
+        return F.normalize(encode_text_prefix(tower, pooling, pooling.trim(tokens)), dim=-1)
+    return model.encode_text(tokens, normalize=True)
+
+
 def train(
     model: nn.Module,
     preprocess: Preprocess,
@@ -169,6 +215,9 @@ def train(
     checkpoint_path: str | Path | None = None,
     checkpoint_every: int = 0,
     resume: bool = False,
+    class_names: Sequence[Sequence[str]] | None = None,
+    concept_weight: float = 1.0,
+    concepts_per_step: int = 512,
 ) -> TrainResult:
     """Train ``model`` contrastively on ``dataset`` for ``steps`` optimizer steps.
 
@@ -185,6 +234,11 @@ def train(
     optimizer, schedule, generators, the position in the current pass over the data) is
     saved every ``checkpoint_every`` steps; ``resume=True`` continues from that file, and
     the resumed run takes exactly the steps the uninterrupted one would have.
+
+    With ``class_names`` (one tuple of names per class) and a dataset whose items also carry
+    the class indices they show, every step adds ``concept_weight`` times ``concept_loss``
+    over ``concepts_per_step`` classes (the batch's own and random others), each named by a
+    random one of its names.
 
     Captions are cut after each batch's longest text when the text tower allows it exactly
     (a causal CLIP tower: see ``embedding.open_clip_backend.EotPooling``): the same
@@ -246,15 +300,17 @@ def train(
         batch_starts = range(skip_batches * batch_size, size - batch_size + 1, batch_size)
         skip_batches = 0
         for batch_index, start in enumerate(batch_starts, start=batch_starts.start // batch_size):
-            images, texts, groups = collate([dataset[index] for index in order[start:start + batch_size]])
+            images, texts, groups, classes = collate([dataset[index] for index in order[start:start + batch_size]])
             images, texts = images.to(device), texts.to(device)
+            prototypes = None
+            if class_names is not None and classes is not None:
+                # The module-level generator: seeded and checkpointed with the rest of the state.
+                names, concept_targets = _concept_batch(classes, class_names, concepts_per_step, random)  # type: ignore[arg-type]
+                prototypes = tokenizer(names).to(device)
             with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 image_features = model.encode_image(images, normalize=True)
-                if text_tower is not None:
-                    tower, pooling = text_tower
-                    text_features = F.normalize(encode_text_prefix(tower, pooling, pooling.trim(texts)), dim=-1)
-                else:
-                    text_features = model.encode_text(texts, normalize=True)
+                text_features = _encode_texts(model, text_tower, texts)
+                prototype_features = _encode_texts(model, text_tower, prototypes) if prototypes is not None else None
             # The loss stays fp32: bf16 keeps ~3 significant digits, too coarse for logits up
             # to 100 whose differences matter in the second decimal.
             scale = model.logit_scale.exp()
@@ -266,6 +322,10 @@ def train(
                 getattr(model, "logit_bias", None),
                 None if groups is None else groups.to(device),
             )
+            if prototype_features is not None:
+                loss = loss + concept_weight * concept_loss(
+                    image_features.float(), prototype_features.float(), scale, concept_targets.to(device)
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip_norm is not None:

@@ -52,7 +52,8 @@ def test_demo_model_finds_a_freshly_rendered_puppy(demo_model, query):
     assert "dog" in [labels[index] for index in ranking[:5]]
 
 
-def test_training_loop_is_deterministic_for_a_seed():
+@pytest.mark.parametrize("concept_loss", [False, True], ids=["clip-loss", "with-concept-loss"])
+def test_training_loop_is_deterministic_for_a_seed(concept_loss: bool):
     register_model_configs()
     dataset = GeneratedPairs(CONCEPTS[:8], num_images=16, seed=0, captions_per_image=1, progress=False)
     runs = []
@@ -62,6 +63,7 @@ def test_training_loop_is_deterministic_for_a_seed():
         result = train(
             model, preprocess, open_clip.get_tokenizer(DEMO_MODEL_NAME), dataset,
             steps=2, batch_size=8, lr=1e-4, seed=1, progress=False,
+            class_names=dataset.class_names() if concept_loss else None, concepts_per_step=6,
         )
         runs.append((result.final_loss, model.visual.conv1.weight.detach().clone()))
     assert runs[0][0] == runs[1][0]
@@ -126,3 +128,33 @@ def test_a_resumed_run_takes_exactly_the_steps_of_an_uninterrupted_one(tmp_path)
     assert state.is_file()
     assert not torch.equal(interrupted, straight)
     assert torch.equal(resumed, straight)
+
+
+def test_the_concept_batch_holds_the_pictures_concepts_and_spreads_multi_object_targets():
+    import random as random_module
+
+    from media_index.training.train import _concept_batch
+
+    names = [(f"thing {index}", f"东西{index}") for index in range(20)]
+    classes = [(3,), (5, 7), (3,)]
+
+    chosen, targets = _concept_batch(classes, names, 8, random_module.Random(0))
+
+    assert len(chosen) == 8 and targets.shape == (3, 8)
+    # The batch's own concepts come first, named by one of their names.
+    assert chosen[0] in names[3] and chosen[1] in names[5] and chosen[2] in names[7]
+    assert torch.allclose(targets.sum(dim=1), torch.ones(3))
+    assert targets[1, 1] == targets[1, 2] == 0.5
+
+
+def test_the_concept_loss_pulls_a_picture_to_its_own_name():
+    from media_index.training.train import concept_loss
+
+    names = torch.nn.functional.normalize(torch.eye(3), dim=-1)
+    picture = torch.nn.functional.normalize(torch.tensor([[0.5, 0.6, 0.2]]), dim=-1).requires_grad_()
+    target = torch.tensor([[1.0, 0.0, 0.0]])
+
+    concept_loss(picture, names, torch.tensor(10.0), target).backward()
+    moved = picture.detach() - 0.1 * picture.grad
+
+    assert (moved @ names.T)[0, 0] - (moved @ names.T)[0, 1] > (picture @ names.T)[0, 0] - (picture @ names.T)[0, 1]
