@@ -26,6 +26,12 @@ class NotFound(ApplicationError):
     status_code = 404
 
 
+class Busy(ApplicationError):
+    """Too much of one costly thing at once (picture decodes); the client may retry soon."""
+
+    status_code = 429
+
+
 class ModelUnavailable(ApplicationError):
     """The configured embedding model cannot be loaded (weights missing, bad config)."""
 

@@ -143,13 +143,13 @@ def _image_query(request: HttpRequest) -> HttpResponse:
         return render(request, "media_index/home.html", context, status=400)
     upload = form.cleaned_data["image"]
     try:
-        if upload.size > settings.UPLOAD_MAX_BYTES:
-            raise InvalidInput(_("The picture is larger than the upload limit."))
+        if upload.size > settings.QUERY_IMAGE_MAX_BYTES:
+            raise InvalidInput(_("The picture is too large to search with; try a smaller copy."))
         data = upload.read()
         space = active_space_or_error()
         vector = embed_image_query(space=space, data=data)
     except ApplicationError as exc:
-        return _error_page(request, context, exc, status=400)
+        return _error_page(request, context, exc, status=exc.status_code)
     key = hashlib.sha256(data).hexdigest()[:16]
     kept = request.session.get("image_queries", {})
     kept.pop(key, None)

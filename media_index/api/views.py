@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
@@ -44,6 +45,7 @@ from media_index.selectors import (
     token_list_for_user,
 )
 from media_index.services.files import item_file_response
+from media_index.services.images import query_image_too_large
 from media_index.services.items import item_delete
 from media_index.services.tokens import token_create, token_lifetime_days, token_revoke
 from media_index.services.uploads import item_create_note, items_create_from_files
@@ -118,7 +120,11 @@ class SearchView(APIView):
         form = SearchImageSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        image = data["image"].read() if data.get("image") else None
+        upload = data.get("image")
+        # Refused by size before it is read into memory (the parser spooled it to disk).
+        if upload is not None and upload.size > settings.QUERY_IMAGE_MAX_BYTES:
+            raise InvalidInput(query_image_too_large())
+        image = upload.read() if upload else None
         result = search_by_query(viewer=request.user, text=data.get("q", ""), image=image, filters=_filters(data),
                                  space_id=data.get("space"), mode=data.get("mode"))  # fmt: skip
         return _page(request, result, data)

@@ -15,7 +15,7 @@ from media_index.embedding.base import Vectors
 from media_index.embedding.registry import ModelConfig, get_embedder
 from media_index.errors import InvalidInput
 from media_index.models import EmbeddingSpace
-from media_index.services.images import decode_image
+from media_index.services.images import decode_query_image
 from media_index.services.spaces import space_config
 
 QUERY_MAX_CHARS = 1000
@@ -50,7 +50,7 @@ def embed_text_query(*, space: EmbeddingSpace, text: str) -> Vectors:
 
 
 def embed_image_query(*, space: EmbeddingSpace, data: bytes) -> Vectors:
-    image = decode_image(data)
+    image = decode_query_image(data)
     return get_embedder(space_config(space)).embed_images([image])[0]
 
 
@@ -68,7 +68,7 @@ def query_vector(*, space: EmbeddingSpace, words: str, image: bytes | None) -> V
         embedder = get_embedder(space_config(space))
         if hasattr(embedder, "embed_composed"):
             embed_text_query(space=space, text=words)  # the same checks on the words (length, tokens)
-            return embedder.embed_composed([decode_image(image)], [words])[0]
+            return embedder.embed_composed([decode_query_image(image)], [words])[0]
     vectors = []
     if image is not None:
         vectors.append(embed_image_query(space=space, data=image))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from media_index.errors import InvalidInput
+from media_index.errors import Busy, InvalidInput
 
 # Formats accepted, as Pillow names them, with the MIME type and extension we store.
 # Decided by the bytes, never by the file name or the client's Content-Type.
@@ -103,6 +104,50 @@ def decode_image(data: bytes, *, min_side: int | None = None) -> Image.Image:
         raise InvalidInput(_bomb_message()) from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidInput(f"The {info.format} file is damaged or truncated and cannot be read ({exc}).") from exc
+
+
+_query_decodes: threading.BoundedSemaphore | None = None
+_query_decodes_lock = threading.Lock()
+
+
+def _query_decode_slots() -> threading.BoundedSemaphore:
+    global _query_decodes
+    with _query_decodes_lock:
+        if _query_decodes is None:
+            _query_decodes = threading.BoundedSemaphore(settings.QUERY_DECODE_CONCURRENCY)
+        return _query_decodes
+
+
+def decode_query_image(data: bytes) -> Image.Image:
+    """A picture someone searches with, decoded under tighter limits than an upload: it
+    costs memory on the web process, anyone may send one, and the model needs only a few
+    hundred pixels of it.
+
+    Refused before decoding: more than ``QUERY_IMAGE_MAX_BYTES``, or (for formats that
+    cannot be decoded at a reduced scale; JPEG can) more than ``QUERY_IMAGE_MAX_PIXELS``.
+    At most ``QUERY_DECODE_CONCURRENCY`` decodes run at once per process; a caller that
+    waits longer than ``QUERY_DECODE_WAIT_SECONDS`` gets :class:`Busy` (429).
+    """
+    if len(data) > settings.QUERY_IMAGE_MAX_BYTES:
+        raise InvalidInput(query_image_too_large())
+    info = inspect_image(io.BytesIO(data))
+    pixels = info.width * info.height
+    if info.format != "JPEG" and pixels > settings.QUERY_IMAGE_MAX_PIXELS:
+        raise InvalidInput(
+            f"A picture to search with may have at most {settings.QUERY_IMAGE_MAX_PIXELS / 1e6:.0f} megapixels "
+            f"(this one has {pixels / 1e6:.0f}); a smaller copy finds the same results."
+        )
+    slots = _query_decode_slots()
+    if not slots.acquire(timeout=settings.QUERY_DECODE_WAIT_SECONDS):
+        raise Busy("Too many picture searches at once; please try again in a moment.")
+    try:
+        return decode_image(data)
+    finally:
+        slots.release()
+
+
+def query_image_too_large() -> str:
+    return f"A picture to search with may be at most {settings.QUERY_IMAGE_MAX_BYTES // (1024 * 1024)} MB."
 
 
 def upright_size(data: bytes) -> tuple[int, int]:

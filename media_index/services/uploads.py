@@ -159,7 +159,7 @@ def _create_from_bytes(
     if zipfile.is_zipfile(io.BytesIO(data)):
         if depth > 0:
             return [UploadOutcome(name, None, False, "Zip files inside zip files are not expanded.")]
-        return _create_from_zip(owner=owner, name=name, data=data, visibility=visibility)
+        return _create_from_zip(owner=owner, name=name, source=io.BytesIO(data), visibility=visibility)
     try:
         lower = name.lower()
         if lower.endswith(NOTE_EXTENSIONS):
@@ -179,9 +179,13 @@ def _create_from_bytes(
     return [UploadOutcome(name, item, created)]
 
 
-def _create_from_zip(*, owner: AbstractBaseUser, name: str, data: bytes, visibility: str) -> list[UploadOutcome]:
+def _create_from_zip(
+    *, owner: AbstractBaseUser, name: str, source: IO[bytes], visibility: str
+) -> list[UploadOutcome]:
+    """``source``: the zip as a seekable file (an upload is spooled to disk past a few MB),
+    read member by member, so a large zip never sits in memory whole."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(source)
         members = [info for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
         return [UploadOutcome(name, None, False, f"The zip file cannot be read ({exc}).")]
@@ -244,8 +248,16 @@ def items_create_from_files(
         if is_zip and not expand_zips:
             outcomes.append(UploadOutcome(name, None, False, ZIP_REFUSED))
             continue
+        if is_zip:
+            size = getattr(upload, "size", None)
+            if size is not None and size > settings.ZIP_MAX_TOTAL_BYTES:
+                limit = settings.ZIP_MAX_TOTAL_BYTES // (1024 * 1024)
+                outcomes.append(UploadOutcome(name, None, False, f"The file is larger than the {limit} MB limit."))
+                continue
+            outcomes.extend(_create_from_zip(owner=owner, name=name, source=upload, visibility=visibility))
+            continue
         try:
-            data = _read_bounded(upload, settings.ZIP_MAX_TOTAL_BYTES if is_zip else settings.UPLOAD_MAX_BYTES)
+            data = _read_bounded(upload, settings.UPLOAD_MAX_BYTES)
         except InvalidInput as exc:
             outcomes.append(UploadOutcome(name, None, False, exc.message))
             continue

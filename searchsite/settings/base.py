@@ -185,6 +185,13 @@ ZIP_MAX_TOTAL_BYTES = env.int("ZIP_MAX_TOTAL_BYTES", default=1024 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=500)
+# Pictures people search with: anyone may send one and the web process decodes it, so
+# tighter limits than uploads. JPEGs decode at a reduced scale whatever their size; other
+# formats decode whole, hence the pixel cap. Decodes beyond the concurrency wait, then 429.
+QUERY_IMAGE_MAX_BYTES = env.int("QUERY_IMAGE_MAX_BYTES", default=20 * 1024 * 1024)
+QUERY_IMAGE_MAX_PIXELS = env.int("QUERY_IMAGE_MAX_PIXELS", default=16_000_000)
+QUERY_DECODE_CONCURRENCY = env.int("QUERY_DECODE_CONCURRENCY", default=2)
+QUERY_DECODE_WAIT_SECONDS = env.float("QUERY_DECODE_WAIT_SECONDS", default=10.0)
 THUMBNAIL_SIZE = 384
 # JPEGs are decoded at the largest 1/2, 1/4, 1/8 scale keeping both sides at least this
 # long (see services.images.decode_image); models read 224-384 px. 0: always full size.

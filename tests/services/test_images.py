@@ -56,3 +56,47 @@ def test_reduced_decoding_keeps_the_picture() -> None:
 
     assert reduced.getpixel((400, 300))[0] > 200  # the red rectangle's centre
     assert reduced.getpixel((10, 10)) == pytest.approx(full.getpixel((10, 10)), abs=8)  # the white margin
+
+
+def _png(side: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (side, side), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_search_picture_has_tighter_limits_than_an_upload(settings) -> None:
+    from media_index.errors import InvalidInput
+    from media_index.services.images import decode_query_image
+
+    settings.QUERY_IMAGE_MAX_PIXELS = 1_000_000
+    big_png = _png(1200)  # 1.44 MP: an upload may have it, a search may not
+    big_jpeg = media.image_bytes("red", size=(1200, 1200), fmt="JPEG")
+
+    with pytest.raises(InvalidInput, match="at most 1 megapixels"):
+        decode_query_image(big_png)
+    assert decode_image(big_png).size == (1200, 1200)
+    # A JPEG of the same size is fine: it decodes at a reduced scale.
+    assert max(decode_query_image(big_jpeg).size) < 1200
+
+    settings.QUERY_IMAGE_MAX_BYTES = len(big_jpeg) - 1
+    with pytest.raises(InvalidInput, match="may be at most"):
+        decode_query_image(big_jpeg)
+
+
+def test_search_picture_decodes_wait_for_a_slot_then_say_busy(settings) -> None:
+    from media_index.errors import Busy
+    from media_index.services import images
+
+    settings.QUERY_DECODE_WAIT_SECONDS = 0.2
+    slots = images._query_decode_slots()
+    taken = 0
+    while slots.acquire(blocking=False):
+        taken += 1
+    try:
+        with pytest.raises(Busy, match="Too many picture searches"):
+            images.decode_query_image(media.image_bytes())
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert taken == settings.QUERY_DECODE_CONCURRENCY
+    assert images.decode_query_image(media.image_bytes()).size == (96, 64)
