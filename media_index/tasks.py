@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 # Database and broker hiccups are worth retrying; anything else is a bug or a
@@ -38,6 +39,13 @@ def requeue_stale_items() -> int:
     from media_index.services.indexing import items_requeue_stale
 
     return len(items_requeue_stale())
+
+
+@shared_task(acks_late=True)
+def sweep_orphan_files() -> int:
+    from media_index.services.files import files_sweep_orphans
+
+    return files_sweep_orphans(older_than_seconds=settings.ORPHAN_FILE_AGE_SECONDS)
 
 
 @shared_task(**BATCH_TASK_OPTIONS)

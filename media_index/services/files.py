@@ -8,14 +8,23 @@ inline; the rest download. With PROTECTED_MEDIA_ACCEL_PREFIX set, the proxy
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Literal
 
 from django.conf import settings
+from django.core.files.storage import default_storage
+from django.utils import timezone
 from django.http import FileResponse, HttpResponse
 
 from media_index.errors import NotFound
 from media_index.models import Item
 from media_index.services.images import ACCEPTED_FORMATS
+
+logger = logging.getLogger(__name__)
+# Where items' files live (Item.original / Item.thumbnail upload_to).
+ORPHAN_SWEEP_FOLDERS = ("originals", "thumbnails")
 
 INLINE_TYPES = {mime for mime, _extension in ACCEPTED_FORMATS.values()} - {"image/heif", "image/tiff"}
 # Nothing a served file contains may run or load anything.
@@ -49,3 +58,58 @@ def item_file_response(*, item: Item, which: Literal["thumbnail", "original"]) -
     # Private files must not sit in shared caches.
     response["Cache-Control"] = "private, max-age=3600" if item.visibility == Item.Visibility.PRIVATE else "public, max-age=3600"
     return response
+
+
+def files_delete_unreferenced(*, names: Sequence[str]) -> int:
+    """Delete the stored files among ``names`` that no item refers to; returns how many.
+
+    The check makes it safe to call with any name: a file some item still uses stays.
+    """
+    names = [name for name in names if name]
+    if not names:
+        return 0
+    used = set(Item.objects.filter(original__in=names).values_list("original", flat=True))
+    used |= set(Item.objects.filter(thumbnail__in=names).values_list("thumbnail", flat=True))
+    deleted = 0
+    for name in names:
+        if name not in used and default_storage.exists(name):
+            default_storage.delete(name)
+            deleted += 1
+    return deleted
+
+
+def _stored_names(folder: str) -> Iterator[str]:
+    directories, files = default_storage.listdir(folder)
+    for name in files:
+        yield f"{folder}/{name}"
+    for directory in directories:
+        yield from _stored_names(f"{folder}/{directory}")
+
+
+def files_sweep_orphans(*, older_than_seconds: float, batch: int = 1000) -> int:
+    """Delete stored originals and thumbnails that no item refers to (a write that lost a
+    race with a delete, a crash between a file and its row); returns how many.
+
+    Only files older than ``older_than_seconds``: a younger one may belong to an upload or
+    a thumbnail whose row is being written right now.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    deleted = 0
+    for folder in ORPHAN_SWEEP_FOLDERS:
+        if not default_storage.exists(folder):
+            continue
+        pending: list[str] = []
+        for name in _stored_names(folder):
+            pending.append(name)
+            if len(pending) >= batch:
+                deleted += _delete_old_unreferenced(pending, cutoff)
+                pending = []
+        deleted += _delete_old_unreferenced(pending, cutoff)
+    if deleted:
+        logger.info("deleted %d orphaned file(s)", deleted)
+    return deleted
+
+
+def _delete_old_unreferenced(names: list[str], cutoff: datetime) -> int:
+    old = [name for name in names if default_storage.get_modified_time(name) < cutoff]
+    return files_delete_unreferenced(names=old)

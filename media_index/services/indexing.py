@@ -28,6 +28,7 @@ from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.selectors import active_space, active_text_space
 from media_index.services.calibration import space_calibration_refresh
 from media_index.services.chunking import Chunk, note_chunks
+from media_index.services.files import files_delete_unreferenced
 from media_index.services.images import decode_image, make_thumbnail, upright_size
 from media_index.services.lexical_index import lexical_index_items
 from media_index.services.spaces import space_config, space_ensure_active
@@ -332,6 +333,9 @@ def items_index(*, item_ids: Sequence[int], fill_batch: bool = False) -> Indexin
         stored, deleted = _store(prepared, space, image_vectors, text_vectors, companions)
         report.ready.extend(stored)
         report.skipped.extend(deleted)
+        # Deleted while we worked: the thumbnail we wrote was not there for the delete to remove.
+        files_delete_unreferenced(names=[entry.item.thumbnail.name for entry in prepared
+                                         if entry.item.pk in set(deleted) and entry.item.thumbnail])  # fmt: skip
     except Exception as exc:
         unfinished = [item for item in items if item.pk not in report.ready and item.pk not in report.failed]
         message = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"

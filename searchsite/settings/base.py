@@ -170,7 +170,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "media_index.tasks.requeue_stale_items",
         "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=60.0),
     },
+    # Stored files no item refers to (a thumbnail written for an item deleted meanwhile).
+    "sweep-orphan-files": {
+        "task": "media_index.tasks.sweep_orphan_files",
+        "schedule": env.float("ORPHAN_SWEEP_INTERVAL_SECONDS", default=3600.0),
+    },
 }
+# Files younger than this are never swept: their row may still be being written.
+ORPHAN_FILE_AGE_SECONDS = env.float("ORPHAN_FILE_AGE_SECONDS", default=3600.0)
 
 # --- Uploads and indexing ---------------------------------------------------------------
 

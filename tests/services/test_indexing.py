@@ -134,3 +134,51 @@ def test_a_task_fills_its_batch_with_other_pending_uploads(
     assert Item.objects.get(pk=busy.pk).status == Item.Status.INDEXING  # never taken from its worker
     # A later task for an item already embedded finds nothing to do.
     assert items_index(item_ids=[items["first"].pk], fill_batch=True).skipped == [items["first"].pk]
+
+
+def test_an_item_deleted_while_it_is_indexed_leaves_no_thumbnail(owner, monkeypatch) -> None:
+    from django.core.files.storage import default_storage
+
+    from media_index.services import indexing
+
+    picture, _ = item_create_image(owner=owner, data=media.image_bytes("green", fmt="JPEG"), filename="g.jpg")
+    real_store = indexing._store
+    written: list[str] = []
+
+    def store_after_a_delete(entries, *args):  # noqa: ANN001, ANN002, ANN202
+        # The owner deletes the item after the worker wrote its thumbnail, before it stores vectors.
+        written.extend(entry.item.thumbnail.name for entry in entries)
+        Item.objects.filter(pk=picture.pk).delete()
+        return real_store(entries, *args)
+
+    monkeypatch.setattr(indexing, "_store", store_after_a_delete)
+    report = items_index(item_ids=[picture.pk])
+
+    assert report.skipped == [picture.pk]
+    assert written and written[0].startswith("thumbnails/")
+    assert not default_storage.exists(written[0])
+
+
+def test_the_orphan_sweep_deletes_old_unreferenced_files_only(owner, settings, tmp_path) -> None:
+    import os
+    import time
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from media_index.services.files import files_sweep_orphans
+
+    settings.MEDIA_ROOT = str(tmp_path)  # this test's files only
+    picture, _ = item_create_image(owner=owner, data=media.image_bytes("blue"), filename="b.png")
+    orphan = default_storage.save("thumbnails/0/ab/orphan.jpg", ContentFile(b"x"))
+    young = default_storage.save("thumbnails/0/ab/young.jpg", ContentFile(b"y"))
+    hour_ago = time.time() - 7200
+    for name in (orphan, picture.original.name):
+        os.utime(default_storage.path(name), (hour_ago, hour_ago))
+
+    deleted = files_sweep_orphans(older_than_seconds=3600)
+
+    assert deleted == 1
+    assert not default_storage.exists(orphan)
+    assert default_storage.exists(young) and default_storage.exists(picture.original.name)
+    default_storage.delete(young)
