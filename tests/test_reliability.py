@@ -20,6 +20,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 from django.test import override_settings
 
@@ -40,14 +41,13 @@ def _distinct_pictures(count: int) -> list[bytes]:
     return [media.image_bytes(colour, size=(640, 480)) for colour in colours]
 
 
-@pytest.mark.slow
-def test_a_worker_killed_mid_batch_loses_nothing(transactional_db, django_user_model, tmp_path: Path) -> None:
+def _kill_a_worker_mid_batch(owner, tmp_path: Path, **worker_env: str) -> tuple[list[int], list[int]]:  # noqa: ANN001
+    """Queue 96 pictures in batches of 8, SIGKILL the worker (and its pool child) while it
+    holds a batch; returns (all ids, the ids it was holding)."""
     from searchsite.celery import app
 
     app.control.purge()
-    owner = django_user_model.objects.create_user("killed-worker-owner", password="pw")
-    # Given a worker and 96 pictures queued in batches of 8
-    first, _ = start_worker(tmp_path / "first.log", env=child_env(INDEXING_BATCH_SIZE="8"))
+    first, _ = start_worker(tmp_path / "first.log", env=child_env(INDEXING_BATCH_SIZE="8", **worker_env))
     ids: list[int] = []
     try:
         # (the test process enqueues: it splits ids like the worker's settings say)
@@ -71,6 +71,14 @@ def test_a_worker_killed_mid_batch_loses_nothing(transactional_db, django_user_m
     unfinished = [pk for pk, status in statuses.items() if status != Item.Status.READY]
     assert interrupted, "the kill did not land in the middle of a batch"
     assert unfinished
+    return ids, interrupted
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_batch_loses_nothing(transactional_db, django_user_model, tmp_path: Path) -> None:
+    owner = django_user_model.objects.create_user("killed-worker-owner", password="pw")
+    # Given a worker killed while it holds a batch
+    ids, interrupted = _kill_a_worker_mid_batch(owner, tmp_path)
 
     # And another worker (with the periodic sweep) comes up
     second, _ = start_worker(tmp_path / "second.log", "--beat", "--schedule", str(tmp_path / "beat-schedule"),
@@ -86,6 +94,43 @@ def test_a_worker_killed_mid_batch_loses_nothing(transactional_db, django_user_m
     }
     for pk in interrupted:
         assert items[pk].vectors.count() == 1
+
+
+@pytest.mark.slow
+def test_the_broker_redelivers_a_dead_workers_batch_and_it_is_finished(
+    transactional_db, django_user_model, tmp_path: Path
+) -> None:
+    """Without the periodic sweep: what finishes the dead worker's batch is Redis handing its
+    unacknowledged message to another worker after the visibility timeout (5 s here, 40
+    minutes as configured) and the task reclaiming its items, stale by then."""
+    owner = django_user_model.objects.create_user("redelivery-owner", password="pw")
+    redelivery = {"CELERY_VISIBILITY_TIMEOUT": "5", "INDEXING_STALE_SECONDS": "3"}
+    ids, interrupted = _kill_a_worker_mid_batch(owner, tmp_path, **redelivery)
+
+    # No --beat: nothing runs the sweep
+    second, _ = start_worker(tmp_path / "second.log", env=child_env(**redelivery))
+    try:
+        items = wait_until_settled(interrupted, timeout=180)
+    finally:
+        stop_process(second)
+
+    assert {item.status for item in items.values()} == {Item.Status.READY}, {
+        pk: (item.status, item.failure_reason) for pk, item in items.items()
+    }
+    assert all(item.attempts == 2 for item in items.values())
+
+
+def _redis_process(state: Path) -> psutil.Process:
+    """The redis-server that devstack started with its data in ``state`` (it rewrites its
+    command line, but it runs in its --dir)."""
+    data_dir = (state / "redis").resolve()
+    for process in psutil.process_iter(["name"]):
+        try:
+            if "redis" in (process.info["name"] or "") and Path(process.cwd()).resolve() == data_dir:
+                return process
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    raise AssertionError(f"no redis-server with its data in {data_dir}")
 
 
 def _free_port() -> int:
@@ -170,11 +215,22 @@ def test_uploads_while_the_broker_is_down_are_kept_and_indexed_when_it_is_back(
             before.append(body["id"])
         assert {item.status for item in wait_until_settled(before).values()} == {Item.Status.READY}
 
-        # When the broker stops and more uploads arrive
+        # When the broker is killed (SIGKILL: no clean shutdown, no final save) while the
+        # worker holds a batch, and more uploads arrive while it is down
+        mid = []
+        for index, data in enumerate(pictures[3:5]):
+            status, body = _upload(base, token, data, f"mid-{index}.png")
+            assert status == 201, body
+            mid.append(body["id"])
+        deadline = time.monotonic() + 60
+        while not Item.objects.filter(pk__in=mid, status=Item.Status.INDEXING).exists():
+            assert time.monotonic() < deadline, "the worker never took the batch"
+            time.sleep(0.005)
+        _redis_process(broker_state).kill()
         broker.__exit__(None, None, None)
         broker = None
         during = []
-        for index, data in enumerate(pictures[3:]):
+        for index, data in enumerate(pictures[5:]):
             status, body = _upload(base, token, data, f"during-{index}.png")
             # Then each is accepted and saved (not lost, not a 500)
             assert status == 201, body
@@ -186,7 +242,7 @@ def test_uploads_while_the_broker_is_down_are_kept_and_indexed_when_it_is_back(
         # And once the broker is back (same socket, same data), every one of them ends ready
         broker = devstack.embedded_redis(broker_state)
         assert broker.__enter__() == broker_url
-        items = wait_until_settled(during, timeout=120)
+        items = wait_until_settled(mid + during, timeout=120)
         assert {item.status for item in items.values()} == {Item.Status.READY}, {
             pk: item.failure_reason for pk, item in items.items()
         }

@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from pgvector import SparseVector
 from PIL import Image
@@ -76,7 +76,8 @@ def enqueue_on_commit(item_ids: Sequence[int]) -> None:
 
 
 def _claim(item_ids: Sequence[int], fill_to: int = 0) -> list[Item]:
-    """Mark pending items as indexing; ones another worker holds or finished are skipped.
+    """Mark pending items as indexing; ones another worker holds (not stale) or finished
+    are skipped.
 
     ``fill_to``: also claim the oldest other pending items, up to that many in all. One
     upload sends one task with one id; while the worker is busy, the uploads behind it
@@ -84,10 +85,15 @@ def _claim(item_ids: Sequence[int], fill_to: int = 0) -> list[Item]:
     batched (about 2x the one-at-a-time rate on a CPU, bench/ingest.py) and their own
     tasks, arriving later, find nothing left to do (a skip costs one query).
     """
+    # A task's own items held "indexing" for longer than INDEXING_STALE_SECONDS belong to a
+    # worker that died: the broker redelivers its unacknowledged message (after the
+    # visibility timeout) and this claim takes them back, as the periodic sweep would.
+    stale_cutoff = timezone.now() - timedelta(seconds=settings.INDEXING_STALE_SECONDS)
+    claimable = Q(status=Item.Status.PENDING) | Q(status=Item.Status.INDEXING, indexing_started_at__lt=stale_cutoff)
     with transaction.atomic():
         items = list(
             Item.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=item_ids, status=Item.Status.PENDING)
+            .filter(claimable, pk__in=item_ids)
             .order_by("pk")
         )
         if len(items) < fill_to:

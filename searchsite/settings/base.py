@@ -158,9 +158,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must fail fast when the broker is down: the upload is saved anyway
 # and the periodic sweep enqueues it later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
-# Redis redelivers unacknowledged messages after this many seconds; it must be
-# longer than the longest task or a slow batch would be run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+# Redis redelivers unacknowledged messages (a worker died holding them) after this many
+# seconds; it must be longer than the longest task or a slow batch would be run twice.
+# The redelivered task reclaims its items once they are INDEXING_STALE_SECONDS old.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 600)
+}
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=1)
 
 # Re-enqueue forgotten work every minute: items whose worker died mid-batch, and
