@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from functools import lru_cache
@@ -71,3 +72,11 @@ def long_note() -> str:
         "I hope he learns to stop stealing socks from the laundry basket too.",
     ]
     return " ".join(sentences)
+
+
+@functools.lru_cache(maxsize=1)
+def huge_png() -> bytes:
+    """A 5000x4000 PNG (20 megapixels, ~60 KB): fine as an upload, too many pixels to search with."""
+    out = io.BytesIO()
+    Image.new("RGB", (5000, 4000), (30, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
