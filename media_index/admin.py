@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from media_index.embedding.registry import BACKENDS
 from media_index.errors import ApplicationError, NotFound
 from media_index.forms import AdminSignInForm, UploadForm
 from media_index.models import ApiToken, EmbeddingSpace, Item
@@ -131,8 +132,7 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 class ReindexForm(forms.Form):
-    backend = forms.ChoiceField(choices=[("open_clip", "open_clip"), ("visualized_bge", "visualized_bge"),
-                                         ("bge_m3", "bge_m3 (notes only)")])  # fmt: skip
+    backend = forms.ChoiceField(choices=[(backend.name, backend.label) for backend in BACKENDS.values()])
     model = forms.CharField(max_length=200, help_text=_("open_clip architecture (ViT-B-32, demo-clip) or BGE-M3 folder"))
     pretrained = forms.CharField(max_length=500, required=False,
                                  help_text=_("open_clip tag or checkpoint path; empty for BGE-M3"))  # fmt: skip
@@ -222,8 +222,8 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
         form = ReindexForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            pretrained = data["pretrained"] or ("local" if data["backend"] != "open_clip" else "")
-            space_reindex_request(backend=data["backend"], model_name=data["model"], pretrained=pretrained)
+            # An empty "pretrained" takes the backend's default (services.spaces.space_reindex_begin).
+            space_reindex_request(backend=data["backend"], model_name=data["model"], pretrained=data["pretrained"])
             self.message_user(request, _("Re-index queued: the worker loads the model, creates the space and "
                                          "embeds every item. Progress shows in this list."))  # fmt: skip
             return HttpResponseRedirect(reverse("admin:media_index_embeddingspace_changelist"))

@@ -62,4 +62,5 @@ def begin_reindex(backend: str, model_name: str, pretrained: str) -> int:
     returns the new space's id."""
     from media_index.services.spaces import space_reindex_begin
 
-    return space_reindex_begin(backend=backend, model_name=model_name, pretrained=pretrained).pk
+    space, _sent = space_reindex_begin(backend=backend, model_name=model_name, pretrained=pretrained)
+    return space.pk

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +49,27 @@ class Embedder(ABC):
     @abstractmethod
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in the model's input, special tokens included."""
+
+
+# Capabilities some backends add to Embedder, declared so callers check them by type
+# (``isinstance(embedder, SparseTextEmbedder)``) rather than by probing attribute names.
+
+
+@runtime_checkable
+class SparseTextEmbedder(Protocol):
+    """Also returns lexical (sparse) weights per text (BGE-M3): {token id: weight}."""
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def embed_texts_with_sparse(self, texts: Sequence[str]) -> tuple[Vectors, list[dict[int, float]]]: ...
+
+
+@runtime_checkable
+class ComposedEmbedder(Protocol):
+    """Reads a picture and words together into one vector (Visualized BGE)."""
+
+    def embed_composed(self, images: Sequence[Image.Image], texts: Sequence[str]) -> Vectors: ...
 
 
 def l2_normalize(rows: NDArray[np.floating]) -> Vectors:

@@ -7,7 +7,9 @@ Web processes load a model on their first query, workers on their first batch;
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from django.conf import settings
 
@@ -30,29 +32,111 @@ class ModelConfig:
     runtime: str = "torch"
 
 
+@dataclass(frozen=True)
+class Backend:
+    """One embedding backend: everything the rest of the code needs to know about it.
+
+    The builders import their heavy dependencies (torch, FlagEmbedding) when called, so
+    reading the table costs nothing.
+    """
+
+    name: str
+    label: str
+    # What its spaces hold: "image_text" (pictures and notes) or "text" (notes only).
+    modality: str
+    # The model a new space gets when none is named, from settings.
+    default_model: Callable[[], str]
+    # "local": weights in a folder under MODEL_DIR; otherwise the setting's open_clip tag.
+    default_pretrained: Callable[[], str]
+    # Ways of computing its vectors (the same space whichever is used).
+    runtimes: tuple[str, ...]
+    build: Callable[[ModelConfig], Embedder]
+    # The weights file or folder, found without loading (health, download hints).
+    weights: Callable[[ModelConfig], Path]
+
+
+def _build_open_clip(config: ModelConfig) -> Embedder:
+    from media_index.embedding.open_clip_backend import OpenClipEmbedder
+    from media_index.embedding.weights import resolve_open_clip
+
+    return OpenClipEmbedder(resolve_open_clip(config.model_name, config.pretrained), device=config.device,
+                            runtime=config.runtime)  # fmt: skip
+
+
+def _weights_open_clip(config: ModelConfig) -> Path:
+    from media_index.embedding.weights import resolve_open_clip
+
+    return Path(resolve_open_clip(config.model_name, config.pretrained).checkpoint)
+
+
+def _build_bge_m3(config: ModelConfig) -> Embedder:
+    from media_index.embedding.bge_m3_backend import BgeM3Embedder, resolve_bge_m3
+
+    return BgeM3Embedder(resolve_bge_m3(config.model_name), device=config.device,
+                         max_tokens=settings.TEXT_EMBEDDING_MAX_TOKENS)  # fmt: skip
+
+
+def _weights_bge_m3(config: ModelConfig) -> Path:
+    from media_index.embedding.bge_m3_backend import resolve_bge_m3
+
+    return Path(resolve_bge_m3(config.model_name).folder)
+
+
+def _build_visualized_bge(config: ModelConfig) -> Embedder:
+    from media_index.embedding.visualized_bge_backend import VisualizedBgeEmbedder, resolve_visualized_bge
+
+    return VisualizedBgeEmbedder(resolve_visualized_bge(config.model_name), device=config.device)
+
+
+def _weights_visualized_bge(config: ModelConfig) -> Path:
+    from media_index.embedding.visualized_bge_backend import resolve_visualized_bge
+
+    return Path(resolve_visualized_bge(config.model_name).weights_file)
+
+
+# The one table of backends: names appear nowhere else as a list.
+BACKENDS: dict[str, Backend] = {
+    backend.name: backend
+    for backend in (
+        Backend("open_clip", "open_clip (CLIP models, the demo model)", "image_text",
+                lambda: settings.OPEN_CLIP_MODEL, lambda: settings.OPEN_CLIP_PRETRAINED,
+                ("torch", "onnx", "onnx-int8"), _build_open_clip, _weights_open_clip),
+        Backend("visualized_bge", "Visualized BGE (pictures and words read together)", "image_text",
+                lambda: settings.VISUALIZED_BGE_MODEL, lambda: "local", ("torch",),
+                _build_visualized_bge, _weights_visualized_bge),
+        Backend("bge_m3", "BGE-M3 (notes only, dense and sparse)", "text",
+                lambda: settings.TEXT_EMBEDDING_MODEL, lambda: "local", ("torch",), _build_bge_m3, _weights_bge_m3),
+    )
+}  # fmt: skip
+
+
+def backend_for(name: str) -> Backend:
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise ModelUnavailable(f"Unknown embedding backend '{name}'. Known: {', '.join(BACKENDS)}.") from None
+
+
+def config_for(backend: str, *, model_name: str | None = None, pretrained: str | None = None) -> ModelConfig:
+    """A configuration for ``backend`` on this machine's device, with the backend's defaults
+    for what is not given, and the configured runtime where the backend has it."""
+    entry = backend_for(backend)
+    runtime = settings.EMBEDDING_RUNTIME if settings.EMBEDDING_RUNTIME in entry.runtimes else "torch"
+    return ModelConfig(backend=entry.name, model_name=model_name or entry.default_model(),
+                       pretrained=pretrained or entry.default_pretrained(), device=_device(settings.EMBEDDING_DEVICE),
+                       runtime=runtime)  # fmt: skip
+
+
 def configured_model() -> ModelConfig:
     """The model that settings name for new embedding spaces."""
-    if settings.EMBEDDING_BACKEND == "visualized_bge":
-        return ModelConfig("visualized_bge", settings.VISUALIZED_BGE_MODEL, "local", _device(settings.EMBEDDING_DEVICE))
-    return ModelConfig(
-        backend=settings.EMBEDDING_BACKEND,
-        model_name=settings.OPEN_CLIP_MODEL,
-        pretrained=settings.OPEN_CLIP_PRETRAINED,
-        device=_device(settings.EMBEDDING_DEVICE),
-        runtime=settings.EMBEDDING_RUNTIME,
-    )
+    return config_for(settings.EMBEDDING_BACKEND)
 
 
 def configured_text_model() -> ModelConfig | None:
     """The text-only model settings name (TEXT_EMBEDDING_BACKEND), or None."""
     if not settings.TEXT_EMBEDDING_BACKEND:
         return None
-    return ModelConfig(
-        backend=settings.TEXT_EMBEDDING_BACKEND,
-        model_name=settings.TEXT_EMBEDDING_MODEL,
-        pretrained="local",
-        device=_device(settings.EMBEDDING_DEVICE),
-    )
+    return config_for(settings.TEXT_EMBEDDING_BACKEND)
 
 
 def _device(requested: str) -> str:
@@ -64,22 +148,7 @@ def _device(requested: str) -> str:
 
 
 def _build(config: ModelConfig) -> Embedder:
-    if config.backend == "open_clip":
-        from media_index.embedding.open_clip_backend import OpenClipEmbedder
-        from media_index.embedding.weights import resolve_open_clip
-
-        return OpenClipEmbedder(resolve_open_clip(config.model_name, config.pretrained), device=config.device,
-                                runtime=config.runtime)  # fmt: skip
-    if config.backend == "bge_m3":
-        from media_index.embedding.bge_m3_backend import BgeM3Embedder, resolve_bge_m3
-
-        return BgeM3Embedder(resolve_bge_m3(config.model_name), device=config.device,
-                             max_tokens=settings.TEXT_EMBEDDING_MAX_TOKENS)  # fmt: skip
-    if config.backend == "visualized_bge":
-        from media_index.embedding.visualized_bge_backend import VisualizedBgeEmbedder, resolve_visualized_bge
-
-        return VisualizedBgeEmbedder(resolve_visualized_bge(config.model_name), device=config.device)
-    raise ModelUnavailable(f"Unknown embedding backend '{config.backend}'. Known: open_clip, bge_m3, visualized_bge.")
+    return backend_for(config.backend).build(config)
 
 
 def get_embedder(config: ModelConfig | None = None) -> Embedder:
@@ -100,22 +169,13 @@ def is_loaded(config: ModelConfig) -> bool:
 
 def model_status(config: ModelConfig | None = None) -> dict[str, object]:
     """Whether the model's weights are available here, without loading it."""
-    config = config or configured_model()
-    status: dict[str, object] = {**asdict(config), "loaded_in_this_process": is_loaded(config)}
-    from media_index.embedding.bge_m3_backend import resolve_bge_m3
-    from media_index.embedding.weights import resolve_open_clip
-
     try:
-        if config.backend == "open_clip":
-            checkpoint = resolve_open_clip(config.model_name, config.pretrained).checkpoint
-        elif config.backend == "bge_m3":
-            checkpoint = resolve_bge_m3(config.model_name).folder
-        elif config.backend == "visualized_bge":
-            from media_index.embedding.visualized_bge_backend import resolve_visualized_bge
-
-            checkpoint = resolve_visualized_bge(config.model_name).weights_file
-        else:
-            return {**status, "ok": False, "error": f"Unknown embedding backend '{config.backend}'."}
+        config = config or configured_model()
+    except ModelUnavailable as exc:  # an unknown EMBEDDING_BACKEND
+        return {"ok": False, "error": exc.message}
+    status: dict[str, object] = {**asdict(config), "loaded_in_this_process": is_loaded(config)}
+    try:
+        checkpoint = backend_for(config.backend).weights(config)
     except ModelUnavailable as exc:
         return {**status, "ok": False, "error": exc.message}
     return {**status, "ok": True, "checkpoint": str(checkpoint)}

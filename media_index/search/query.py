@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from media_index.embedding.base import Vectors
+from media_index.embedding.base import ComposedEmbedder, Vectors
 from media_index.embedding.registry import ModelConfig, get_embedder
 from media_index.errors import InvalidInput
 from media_index.models import EmbeddingSpace
@@ -66,7 +66,7 @@ def query_vector(*, space: EmbeddingSpace, words: str, image: bytes | None) -> V
     averaged (normalised mean)."""
     if image is not None and words:
         embedder = get_embedder(space_config(space))
-        if hasattr(embedder, "embed_composed"):
+        if isinstance(embedder, ComposedEmbedder):
             embed_text_query(space=space, text=words)  # the same checks on the words (length, tokens)
             return embedder.embed_composed([decode_query_image(image)], [words])[0]
     vectors = []

@@ -21,7 +21,7 @@ from pgvector import SparseVector
 from PIL import Image
 
 from media_index import dispatch
-from media_index.embedding.base import Embedder, Vectors
+from media_index.embedding.base import Embedder, SparseTextEmbedder, Vectors
 from media_index.embedding.registry import configured_model, configured_text_model, get_embedder
 from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
@@ -237,14 +237,14 @@ def space_rows(
     if not texts:
         return rows
     sparse: list[dict[int, float]] | None = None
-    if hasattr(embedder, "embed_texts_with_sparse"):
+    if isinstance(embedder, SparseTextEmbedder):
         dense, sparse = embedder.embed_texts_with_sparse(texts)
     else:
         dense = _in_batches(texts, embedder.embed_texts, size)
     position = 0
     for item, chunks in chunked:
         for number, chunk in enumerate(chunks):
-            vocabulary = getattr(embedder, "vocab_size", 0)
+            vocabulary = embedder.vocab_size if isinstance(embedder, SparseTextEmbedder) else 0
             weights = None if sparse is None else SparseVector(sparse[position], vocabulary)
             rows[item.pk].append(Vector(item=item, space=space, chunk=number, span_start=chunk.start,
                                         span_end=chunk.end, embedding=dense[position], sparse=weights))  # fmt: skip

@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from media_index import dispatch
 from media_index.embedding.base import SpaceSpec
-from media_index.embedding.registry import ModelConfig, configured_model
+from media_index.embedding.registry import ModelConfig, backend_for, config_for
 from media_index.errors import InvalidInput
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.selectors import active_space
@@ -20,8 +20,6 @@ logger = logging.getLogger(__name__)
 # at ef_search 40-100 in published runs; bench/ measures it on our data.
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
-# Backends whose spaces hold texts only (notes); the others embed pictures and texts.
-TEXT_ONLY_BACKENDS = frozenset({"bge_m3"})
 
 
 def space_get_or_create(*, spec: SpaceSpec, modality: str = EmbeddingSpace.Modality.IMAGE_TEXT) -> EmbeddingSpace:
@@ -80,13 +78,7 @@ def space_activate(*, space: EmbeddingSpace) -> EmbeddingSpace:
 
 def space_config(space: EmbeddingSpace) -> ModelConfig:
     """The model configuration that embeds into ``space`` (queries included)."""
-    return ModelConfig(
-        backend=space.backend,
-        model_name=space.model_name,
-        pretrained=space.pretrained,
-        device=configured_model().device,
-        runtime=configured_model().runtime if space.backend == "open_clip" else "torch",
-    )
+    return config_for(space.backend, model_name=space.model_name, pretrained=space.pretrained)
 
 
 def space_ensure_active(*, spec: SpaceSpec, modality: str = EmbeddingSpace.Modality.IMAGE_TEXT) -> EmbeddingSpace:
@@ -130,9 +122,7 @@ def space_for_model(*, config: ModelConfig) -> EmbeddingSpace:
     from media_index.embedding.registry import get_embedder
 
     embedder = get_embedder(config)
-    text_only = config.backend in TEXT_ONLY_BACKENDS
-    modality = EmbeddingSpace.Modality.TEXT if text_only else EmbeddingSpace.Modality.IMAGE_TEXT
-    return space_get_or_create(spec=embedder.spec, modality=modality)
+    return space_get_or_create(spec=embedder.spec, modality=backend_for(config.backend).modality)
 
 
 def space_reindex_start(*, space: EmbeddingSpace, batch_size: int | None = None) -> int:
@@ -182,14 +172,17 @@ def space_drop(*, space: EmbeddingSpace) -> int:
     return deleted
 
 
-def space_reindex_begin(*, backend: str, model_name: str, pretrained: str) -> EmbeddingSpace:
+def space_reindex_begin(
+    *, backend: str, model_name: str = "", pretrained: str = "", batch_size: int | None = None
+) -> tuple[EmbeddingSpace, int]:
     """Re-index into another model: load it, create its space, queue every item; the one
     way the command, the admin's task and any caller start a re-index. Slow (it loads the
-    model): the admin sends it to a worker with ``space_reindex_request``."""
-    config = ModelConfig(backend, model_name, pretrained, configured_model().device)
+    model): the admin sends it to a worker with ``space_reindex_request``. An empty
+    ``model_name`` or ``pretrained`` takes the backend's default from settings. Returns the space and how
+    many items were queued."""
+    config = config_for(backend, model_name=model_name or None, pretrained=pretrained or None)
     space = space_for_model(config=config)
-    space_reindex_start(space=space)
-    return space
+    return space, space_reindex_start(space=space, batch_size=batch_size)
 
 
 def space_reindex_request(*, backend: str, model_name: str, pretrained: str) -> None:

@@ -250,7 +250,8 @@ INDEXING_MAX_ATTEMPTS = env.int("INDEXING_MAX_ATTEMPTS", default=5)
 # Local folder that holds model weights; ``manage.py download_models`` fills it
 # where a network exists. Nothing is ever downloaded at run time.
 MODEL_DIR = env.path("MODEL_DIR", default=VAR_DIR / "models")
-# Which model builds the active embedding space: "open_clip" (default) or "visual_bge".
+# Which model builds the active embedding space: "open_clip" (default) or "visualized_bge"
+# (the table of backends: media_index/embedding/registry.py).
 EMBEDDING_BACKEND = env.str("EMBEDDING_BACKEND", default="open_clip")
 # open_clip architecture name and pretrained tag or checkpoint path. The default
 # is the small demo model the project trains and ships (works offline).

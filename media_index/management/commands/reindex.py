@@ -19,39 +19,35 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--backend", default=None,
-                            help="open_clip, visualized_bge or bge_m3 (default: EMBEDDING_BACKEND)")  # fmt: skip
-        parser.add_argument("--model", default=None, help="architecture or folder (default: OPEN_CLIP_MODEL)")
-        parser.add_argument("--pretrained", default=None,
-                            help="open_clip tag or checkpoint path (default: OPEN_CLIP_PRETRAINED)")  # fmt: skip
+        from media_index.embedding.registry import BACKENDS
+
+        parser.add_argument("--backend", default=None, choices=list(BACKENDS),
+                            help="embedding backend (default: EMBEDDING_BACKEND)")  # fmt: skip
+        parser.add_argument("--model", default="", help="architecture or folder (default: the backend's setting)")
+        parser.add_argument("--pretrained", default="",
+                            help="open_clip tag or checkpoint path (default: the backend's setting)")  # fmt: skip
         parser.add_argument("--space", type=int, default=None, help="resume an existing space instead")
         parser.add_argument("--batch-size", type=int, default=None)
         parser.add_argument("--no-wait", action="store_true", help="return once the batches are queued")
         parser.add_argument("--timeout", type=float, default=None, help="give up waiting after this many seconds")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from media_index.embedding.registry import ModelConfig, configured_model
         from media_index.models import EmbeddingSpace
-        from media_index.services.spaces import space_for_model, space_progress, space_reindex_start
+        from media_index.services.spaces import space_progress, space_reindex_begin, space_reindex_start
 
         try:
             if options["space"] is not None:
                 space = EmbeddingSpace.objects.filter(pk=options["space"]).first()
                 if space is None:
                     raise CommandError(f"There is no space {options['space']}.")
+                if space.is_active:
+                    self.stdout.write(f"{space} is the active space already; resuming any missing items.")
+                sent = space_reindex_start(space=space, batch_size=options["batch_size"])
             else:
                 backend = options["backend"] or settings.EMBEDDING_BACKEND
-                default_model = {"bge_m3": settings.TEXT_EMBEDDING_MODEL,
-                                 "visualized_bge": settings.VISUALIZED_BGE_MODEL}.get(backend, settings.OPEN_CLIP_MODEL)  # fmt: skip
-                model = options["model"] or default_model
-                local = backend in ("bge_m3", "visualized_bge")
-                pretrained = options["pretrained"] or ("local" if local else settings.OPEN_CLIP_PRETRAINED)
-                config = ModelConfig(backend, model, pretrained, configured_model().device)
-                self.stdout.write(f"Loading {config.backend}:{config.model_name}/{config.pretrained} ...")
-                space = space_for_model(config=config)
-            if space.is_active:
-                self.stdout.write(f"{space} is the active space already; resuming any missing items.")
-            sent = space_reindex_start(space=space, batch_size=options["batch_size"])
+                self.stdout.write(f"Loading the {backend} model {options['model'] or '(default)'} ...")
+                space, sent = space_reindex_begin(backend=backend, model_name=options["model"],
+                                            pretrained=options["pretrained"], batch_size=options["batch_size"])  # fmt: skip
         except ApplicationError as error:
             raise CommandError(error.message) from error
         self.stdout.write(f"Space {space.pk} ({space}): {sent} item(s) queued for the workers.")
