@@ -20,7 +20,7 @@ from media_index.forms import AdminSignInForm, UploadForm
 from media_index.models import ApiToken, EmbeddingSpace, Item
 from media_index.selectors import item_backlog_summary, space_list_with_counts
 from media_index.services.files import item_file_response
-from media_index.services.indexing import items_retry
+from media_index.services.indexing_queue import items_retry
 from media_index.services.spaces import (
     space_activate_checked,
     space_drop,

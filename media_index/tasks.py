@@ -36,7 +36,7 @@ def index_items(item_ids: list[int]) -> dict[str, list[int]]:
 
 @shared_task(acks_late=True)
 def requeue_stale_items() -> int:
-    from media_index.services.indexing import items_requeue_stale
+    from media_index.services.indexing_queue import items_requeue_stale
 
     return len(items_requeue_stale())
 

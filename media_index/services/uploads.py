@@ -24,7 +24,7 @@ from django.utils.text import get_valid_filename
 from media_index.errors import InvalidInput
 from media_index.models import Item
 from media_index.services.images import inspect_image
-from media_index.services.indexing import enqueue_on_commit
+from media_index.services.indexing_queue import enqueue_on_commit
 
 NOTE_EXTENSIONS = (".txt", ".md", ".markdown", ".text")
 # Compressed members that expand more than this are treated as zip bombs.

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from media_index.models import EmbeddingSpace, Item, Vector
-from media_index.services.indexing import items_index, items_requeue_stale, items_retry
+from media_index.services.indexing import items_index
+from media_index.services.indexing_queue import items_requeue_stale, items_retry
 from media_index.services.uploads import item_create_image, item_create_note
 from tests import media
 
@@ -145,11 +146,11 @@ def test_an_item_deleted_while_it_is_indexed_leaves_no_thumbnail(owner, monkeypa
     real_store = indexing._store
     written: list[str] = []
 
-    def store_after_a_delete(entries, *args):  # noqa: ANN001, ANN002, ANN202
+    def store_after_a_delete(items, *args):  # noqa: ANN001, ANN002, ANN202
         # The owner deletes the item after the worker wrote its thumbnail, before it stores vectors.
-        written.extend(entry.item.thumbnail.name for entry in entries)
+        written.extend(item.thumbnail.name for item in items)
         Item.objects.filter(pk=picture.pk).delete()
-        return real_store(entries, *args)
+        return real_store(items, *args)
 
     monkeypatch.setattr(indexing, "_store", store_after_a_delete)
     report = items_index(item_ids=[picture.pk])
