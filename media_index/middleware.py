@@ -44,6 +44,24 @@ class ServerTimingMiddleware:
         return response
 
 
+class LivenessMiddleware:
+    """``GET /livez``: 200 while this web process serves requests, and nothing more.
+
+    First in the chain, so it answers before the host check (a container's health probe
+    calls localhost, which ALLOWED_HOSTS rightly refuses), the HTTPS redirect and the
+    database: a web container is not restarted because a worker or the database is down.
+    Readiness (database, broker, worker, model) is ``/healthz``, for monitoring.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/livez" and request.method in ("GET", "HEAD"):
+            return HttpResponse("ok\n", content_type="text/plain")
+        return self.get_response(request)
+
+
 class ContentSecurityPolicyMiddleware:
     """Pages may load scripts, styles, images and fonts from this site only: no inline
     scripts or styles, no other origins, no plugins, no framing, forms post here only.

@@ -97,3 +97,39 @@ def test_production_settings_pass_the_deployment_checklist() -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("key", ["change-me-to-a-long-random-string", "short", "change-me-" + "x" * 60])
+def test_production_refuses_the_placeholder_or_a_short_secret_key(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DJANGO_SECRET_KEY", key)
+
+    with pytest.raises(ImproperlyConfigured, match="placeholder"):
+        _fresh_import("searchsite.settings.production")
+
+
+def test_production_reads_secrets_from_files_and_the_database_from_separate_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """Docker secrets: the key and the password come from files, and a password full of
+    URL delimiters needs no encoding."""
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DJANGO_SECRET_KEY")
+    monkeypatch.delenv("DATABASE_URL")
+    key, password = "k" * 50, "p@ss:w/rd#50%"
+    (tmp_path / "key").write_text(key + "\n")
+    (tmp_path / "password").write_text(password + "\n")
+    monkeypatch.setenv("DJANGO_SECRET_KEY_FILE", str(tmp_path / "key"))
+    monkeypatch.setenv("DATABASE_HOST", "db")
+    monkeypatch.setenv("DATABASE_NAME", "searchsite")
+    monkeypatch.setenv("DATABASE_USER", "search")
+    monkeypatch.setenv("DATABASE_PASSWORD_FILE", str(tmp_path / "password"))
+
+    production = _fresh_import("searchsite.settings.production")
+
+    assert production.SECRET_KEY == key
+    database = production.DATABASES["default"]
+    assert (database["HOST"], database["USER"], database["PASSWORD"]) == ("db", "search", password)
+    assert database["CONN_HEALTH_CHECKS"] is True

@@ -20,9 +20,23 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 
+
+def env_secret(name: str, default: str = "") -> str:
+    """``name`` from the environment, or the contents of the file named by ``NAME_FILE``
+    (Docker secrets: /run/secrets/...), so a secret need not sit in every process's
+    environment."""
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ImproperlyConfigured(f"{name}_FILE={path} cannot be read: {error}") from error
+    return env.str(name, default=default)
+
+
 # --- Core -----------------------------------------------------------------
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -41,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "media_index.middleware.LivenessMiddleware",
     "media_index.middleware.ContentSecurityPolicyMiddleware",
     "media_index.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
