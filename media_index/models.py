@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -94,6 +97,14 @@ class Item(models.Model):
     byte_size = models.PositiveBigIntegerField(default=0)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    # From the picture's EXIF: when it was taken (DateTimeOriginal, with its offset when
+    # given), the camera, and whether it carries a location (the coordinates are not kept).
+    taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
+    # The camera's UTC offset in minutes (OffsetTimeOriginal), so the photo shows the local
+    # time it was taken (the database keeps instants, not offsets); None: not recorded.
+    taken_offset = models.SmallIntegerField(null=True, blank=True)
+    camera = models.CharField(_("camera"), max_length=200, blank=True)
+    has_location = models.BooleanField(_("has a location"), default=False)
     visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.TextField(blank=True)
@@ -112,7 +123,15 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["status", "indexing_started_at"], name="item_status_idx"),
             models.Index(fields=["owner", "-created_at"], name="item_owner_created_idx"),
+            models.Index(fields=["taken_at"], name="item_taken_idx"),
         ]
+
+    @property
+    def taken_local(self) -> datetime | None:
+        """When the picture was taken, in the time zone of the camera when it said which."""
+        if self.taken_at is None or self.taken_offset is None:
+            return self.taken_at
+        return self.taken_at.astimezone(dt_timezone(timedelta(minutes=self.taken_offset)))
 
     def __str__(self) -> str:
         if self.title or self.original_name:

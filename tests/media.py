@@ -7,7 +7,7 @@ import io
 import zipfile
 from functools import lru_cache
 
-from PIL import Image, ImageDraw
+from PIL import ExifTags, Image, ImageDraw
 
 
 def image_bytes(color: str = "red", size: tuple[int, int] = (96, 64), fmt: str = "PNG", mode: str = "RGB",
@@ -79,4 +79,22 @@ def huge_png() -> bytes:
     """A 5000x4000 PNG (20 megapixels, ~60 KB): fine as an upload, too many pixels to search with."""
     out = io.BytesIO()
     Image.new("RGB", (5000, 4000), (30, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def jpeg_with_capture_metadata(taken: str = "2019:07:14 10:30:00", offset: str | None = "+02:00",
+                               colour: str = "orange") -> bytes:  # fmt: skip
+    """A JPEG whose EXIF says when it was taken (DateTimeOriginal, OffsetTimeOriginal), by
+    which camera, and where (a GPS block)."""
+    image = Image.open(io.BytesIO(image_bytes(colour, size=(96, 64), fmt="JPEG")))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Canon"
+    exif[ExifTags.Base.Model] = "Canon EOS 5D"
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    details[ExifTags.Base.DateTimeOriginal] = taken
+    if offset:
+        details[ExifTags.Base.OffsetTimeOriginal] = offset
+    exif.get_ifd(ExifTags.IFD.GPSInfo)[1] = "N"
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif.tobytes())
     return out.getvalue()

@@ -175,3 +175,30 @@ def test_the_search_page_is_rate_limited(client) -> None:
     assert codes == [200, 200, 429]
     assert "Too many requests" in last.content.decode()
     assert int(last["Retry-After"]) > 0
+
+
+def test_a_photo_is_found_and_shown_by_the_day_it_was_taken(client, alice) -> None:
+    """EXIF DateTimeOriginal 2019-07-14: a taken-date filter for July 2019 finds it (uploaded
+    today), and its page says "taken 14 Jul 2019" / "拍摄于 2019年7月14日"."""
+    from rest_framework.test import APIClient
+
+    from media_index.services.indexing import items_index
+    from media_index.services.uploads import item_create_image
+
+    photo, _ = item_create_image(owner=alice, data=media.jpeg_with_capture_metadata(), filename="IMG_0001.jpg",
+                                 visibility="public")  # fmt: skip
+    other, _ = item_create_image(owner=alice, data=media.image_bytes("orange", fmt="JPEG"), filename="IMG_0002.jpg",
+                                 visibility="public")  # fmt: skip
+    items_index(item_ids=[photo.pk, other.pk])
+
+    def found(**dates: str) -> set[int]:
+        body = APIClient().get("/api/v1/search/", {"q": "IMG", "mode": "lexical", **dates}).json()
+        return {hit["id"] for hit in body.get("results", [])}
+
+    assert found(date_from="2019-07-01", date_to="2019-07-31") == {photo.pk}
+    assert photo.pk not in found(date_from="2019-08-01")
+    english = client.get(f"/items/{photo.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(f"/items/{photo.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "taken 14 Jul 2019" in english and "Canon EOS 5D" in english
+    assert "拍摄于 2019年7月14日" in chinese
+    assert APIClient().get(f"/api/v1/items/{photo.pk}/").json()["taken_at"].startswith("2019-07-14T10:30:00+02:00")

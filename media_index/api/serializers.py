@@ -8,14 +8,25 @@ from rest_framework import serializers
 from media_index.models import ApiToken, EmbeddingSpace, Item
 
 
+class LocalDateTimeField(serializers.DateTimeField):
+    """An aware date-time kept in its own offset (a photo's local time), not converted to UTC."""
+
+    def enforce_timezone(self, value):  # noqa: ANN001, ANN201 - DRF's signature
+        return value if value is not None and value.tzinfo is not None else super().enforce_timezone(value)
+
+
 class ItemSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
+    taken_at = LocalDateTimeField(source="taken_local", allow_null=True, read_only=True,
+                                         help_text="When the picture was taken (EXIF), in the camera's time zone "
+                                                   "when it recorded one.")  # fmt: skip
 
     class Meta:
         model = Item
         fields = [
             "id", "kind", "title", "note_text", "original_name", "mime_type", "byte_size", "width", "height",
-            "visibility", "status", "failure_reason", "owner", "created_at", "indexed_at",
+            "visibility", "status", "failure_reason", "owner", "created_at", "indexed_at", "taken_at", "camera",
+            "has_location",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -162,6 +173,8 @@ class SearchHitSerializer(serializers.Serializer):
     owner = serializers.CharField(source="item.owner.get_username")
     visibility = serializers.CharField(source="item.visibility")
     created_at = serializers.DateTimeField(source="item.created_at")
+    taken_at = LocalDateTimeField(source="item.taken_local", allow_null=True,
+                                         help_text="When the picture was taken (EXIF), if it says.")  # fmt: skip
     thumbnail_url = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     space_id = serializers.SerializerMethodField()

@@ -156,11 +156,12 @@ def filter_sql(
         params.append(filters.kind)
     # The first and last representable days bound nothing, and their neighbours would
     # overflow (date_to + 1 day, or a time zone shift before year 1): no condition.
+    # Dates are when a picture was taken (EXIF), else when the item was uploaded.
     if filters.date_from and filters.date_from > date.min:
-        where.append("i.created_at >= %s")
+        where.append("COALESCE(i.taken_at, i.created_at) >= %s")
         params.append(_day_start(filters.date_from))
     if filters.date_to and filters.date_to < date.max:
-        where.append("i.created_at < %s")
+        where.append("COALESCE(i.taken_at, i.created_at) < %s")
         params.append(_day_start(filters.date_to) + timedelta(days=1))
     if exclude_item is not None:
         where.append("i.id <> %s")

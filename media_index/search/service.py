@@ -15,6 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db.models.functions import Coalesce
 from pgvector import SparseVector
 
 from media_index.embedding.registry import get_embedder
@@ -123,7 +124,9 @@ def _finish(
             keep = relevance_cutoff([hit.score for hit in hits])
         hits, weaker = hits[:keep], hits[keep:]
     if filters.sort == "date":
-        created = dict(Item.objects.filter(pk__in=[hit.item_id for hit in hits]).values_list("pk", "created_at"))
+        # Newest first by when it was taken (EXIF), else uploaded.
+        created = dict(Item.objects.filter(pk__in=[hit.item_id for hit in hits])
+                       .annotate(shown=Coalesce("taken_at", "created_at")).values_list("pk", "shown"))  # fmt: skip
         hits = sorted((hit for hit in hits if hit.item_id in created),
                       key=lambda hit: (created[hit.item_id], hit.item_id), reverse=True)  # fmt: skip
     return SearchResult(space=space, hits=hits, weaker=weaker, mode=mode)

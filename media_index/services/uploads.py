@@ -23,7 +23,7 @@ from django.utils.text import get_valid_filename
 
 from media_index.errors import InvalidInput
 from media_index.models import Item
-from media_index.services.images import inspect_image
+from media_index.services.images import inspect_image, photo_metadata
 from media_index.services.indexing_queue import enqueue_on_commit
 
 NOTE_EXTENSIONS = (".txt", ".md", ".markdown", ".text")
@@ -100,10 +100,13 @@ def item_create_image(
     if (existing := _existing(owner, content_hash)) is not None:
         return existing, False
     name = _clean_name(filename) if filename else f"picture.{info.extension}"
+    metadata = photo_metadata(data)
     item = Item(
         owner=owner, kind=Item.Kind.IMAGE, title=(title or _title_from_name(name))[:TITLE_MAX_CHARS],
         original_name=name, content_hash=content_hash, mime_type=info.mime_type, byte_size=len(data),
         width=info.width, height=info.height, visibility=_visibility(visibility),
+        taken_at=metadata.taken_at, taken_offset=metadata.taken_offset, camera=metadata.camera,
+        has_location=metadata.has_location,
     )  # fmt: skip
     return _save_item(item, data, info.extension)
 

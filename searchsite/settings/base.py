@@ -126,6 +126,8 @@ LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
+# Our English date formats (searchsite/formats/en); Chinese uses Django's (2019年7月14日).
+FORMAT_MODULE_PATH = ["searchsite.formats"]
 USE_TZ = True
 
 # --- Static and media files --------------------------------------------------------

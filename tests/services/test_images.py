@@ -100,3 +100,21 @@ def test_search_picture_decodes_wait_for_a_slot_then_say_busy(settings) -> None:
             slots.release()
     assert taken == settings.QUERY_DECODE_CONCURRENCY
     assert images.decode_query_image(media.image_bytes()).size == (96, 64)
+
+
+def test_a_photo_says_when_and_with_what_it_was_taken() -> None:
+    from datetime import timedelta, timezone as dt_timezone
+
+    from media_index.services.images import photo_metadata
+
+    metadata = photo_metadata(media.jpeg_with_capture_metadata())
+    naive = photo_metadata(media.jpeg_with_capture_metadata(offset=None))
+
+    assert metadata.taken_at.isoformat() == "2019-07-14T10:30:00+02:00"
+    assert metadata.taken_at.utcoffset() == timedelta(hours=2)
+    assert metadata.camera == "Canon EOS 5D"
+    assert metadata.has_location is True
+    # Without an offset the camera's clock is read in the site's time zone (UTC here).
+    assert naive.taken_at.astimezone(dt_timezone.utc).isoformat() == "2019-07-14T10:30:00+00:00"
+    assert photo_metadata(media.image_bytes()) == type(metadata)()
+    assert photo_metadata(media.jpeg_with_capture_metadata(taken="0000:00:00 00:00:00")).taken_at is None
