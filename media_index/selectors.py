@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 
 from media_index.models import ApiToken, EmbeddingSpace, Item
 
@@ -59,3 +62,26 @@ def is_demo_space(space: EmbeddingSpace | None) -> bool:
 
 def token_list_for_user(*, user_id: int) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user_id=user_id).order_by("-created_at")
+
+
+def item_list_browse(
+    *, viewer: AbstractBaseUser | AnonymousUser, kind: str | None = None, scope: str = "all",
+    date_from: date | None = None, date_to: date | None = None,
+) -> QuerySet[Item]:
+    """The library without a query: what ``viewer`` may see (``scope``: "all", "mine",
+    "public"), newest first by when it was taken (EXIF), else uploaded, each annotated
+    with ``shown_at`` and its ``day`` for grouping. Failed items are left out (they are
+    in the owner's upload list, with their reason)."""
+    items = item_list_visible_to(viewer=viewer)
+    if scope == "mine":
+        items = items.filter(owner_id=viewer.pk) if viewer.is_authenticated else items.none()
+    elif scope == "public":
+        items = items.filter(visibility=Item.Visibility.PUBLIC)
+    if kind:
+        items = items.filter(kind=kind)
+    items = items.exclude(status=Item.Status.FAILED).annotate(shown_at=Coalesce("taken_at", "created_at"))
+    if date_from and date_from > date.min:
+        items = items.filter(shown_at__date__gte=date_from)
+    if date_to and date_to < date.max:
+        items = items.filter(shown_at__date__lte=date_to)
+    return items.annotate(day=TruncDate("shown_at")).select_related("owner").order_by("-shown_at", "-pk")

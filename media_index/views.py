@@ -33,7 +33,13 @@ from media_index.search.service import (
 )
 from media_index.search.snippets import shown_hits
 from media_index.search.types import SearchFilters, SearchResult
-from media_index.selectors import active_space, is_demo_space, item_list_for_owner, item_list_visible_to
+from media_index.selectors import (
+    active_space,
+    is_demo_space,
+    item_list_browse,
+    item_list_for_owner,
+    item_list_visible_to,
+)
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
 from media_index.services.uploads import item_create_note, items_create_from_files
@@ -50,6 +56,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 PAGE_SIZE = 24
+# Browsing shows more at once: pictures in a grid, grouped by day.
+BROWSE_PAGE_SIZE = 60
 # Weaker matches shown at most, after the relevant ones: the closest of what did not match.
 WEAKER_SHOWN = 48
 # Picture queries are kept (as vectors) in the session so their results can be
@@ -84,6 +92,17 @@ def _render_results(request: HttpRequest, context: dict[str, Any], run: Callable
     return render(request, "media_index/home.html", context)
 
 
+def _browse(request: HttpRequest, context: dict[str, Any], data: dict[str, Any]) -> HttpResponse:
+    """An empty query: the library (yours and the public items), newest first, by day."""
+    items = item_list_browse(viewer=request.user, kind=data.get("kind") or None, scope=data.get("scope") or "all",
+                             date_from=data.get("date_from"), date_to=data.get("date_to"))  # fmt: skip
+    page = Paginator(items, BROWSE_PAGE_SIZE).get_page(data["page"] or 1)
+    params = request.GET.copy()
+    params.pop("page", None)
+    context.update({"browsing": True, "page": page, "base_query": params.urlencode()})
+    return render(request, "media_index/home.html", context)
+
+
 def _error_page(request: HttpRequest, context: dict[str, Any], exc: ApplicationError, *, status: int) -> HttpResponse:
     """The search page with the error's message; 503 when retrying later is the remedy."""
     context["error"] = exc.message
@@ -114,7 +133,7 @@ def home(request: HttpRequest) -> HttpResponse:
     query_text, image_key = data["q"].strip(), data["iq"]
     if not query_text and not image_key:
         if "q" in request.GET:
-            context["notice"] = _("Type something to search for, or use a picture.")
+            return _browse(request, context, data)
         return render(request, "media_index/home.html", context)
     if image_key:
         stored = request.session.get("image_queries", {}).get(image_key)

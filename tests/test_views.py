@@ -73,11 +73,36 @@ def test_the_login_page_renders(client) -> None:
     assert client.get("/accounts/login/").status_code == 200
 
 
-def test_an_empty_query_gets_a_friendly_notice(client) -> None:
+def test_an_empty_query_with_nothing_to_show_says_so(client) -> None:
     response = client.get("/?q=+++")
 
     assert response.status_code == 200
-    assert "Type something to search for, or use a picture." in response.content.decode()
+    assert "Nothing here yet with these filters." in response.content.decode()
+
+
+def test_an_empty_query_browses_the_library_newest_first_by_day(client, alice, django_user_model) -> None:
+    """Yours and the public items, grouped under day headers (taken date, else upload
+    date), filters applied; someone else's private items never."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    bob = django_user_model.objects.create_user("bob", password="pw")
+    mine = item_create_note(owner=alice, text="my shopping list", visibility="private")[0]
+    public = item_create_note(owner=bob, text="bob's public recipe", visibility="public")[0]
+    hidden = item_create_note(owner=bob, text="bob's private diary", visibility="private")[0]
+    Item.objects.filter(pk=public.pk).update(created_at=timezone.now() - timedelta(days=3))
+    client.force_login(alice)
+
+    page = client.get("/?q=").content.decode()
+    pictures_only = client.get("/?q=&kind=image").content.decode()
+    public_only = client.get("/?q=&scope=public").content.decode()
+
+    assert page.count('class="day-header"') == 2
+    assert page.index(f'data-item-id="{mine.pk}"') < page.index(f'data-item-id="{public.pk}"')
+    assert f'data-item-id="{hidden.pk}"' not in page and "private diary" not in page
+    assert 'data-item-id=' not in pictures_only
+    assert f'data-item-id="{public.pk}"' in public_only and f'data-item-id="{mine.pk}"' not in public_only
 
 
 def test_invalid_search_options_get_a_message_not_a_crash(client) -> None:
