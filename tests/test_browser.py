@@ -203,3 +203,24 @@ def test_pages_work_under_the_content_security_policy(browser, demo_site, django
 
     assert all("script-src 'self'" in header for header in headers), headers
     assert violations == []
+
+
+@pytest.mark.parametrize(("viewport", "locale"), [((1280, 800), "en-US"), ((390, 844), "zh-CN")], ids=["desktop-en", "phone-zh"])
+def test_browsing_the_library_shows_a_grid_under_day_headers(browser, demo_site, viewport, locale) -> None:
+    context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]})
+    page = context.new_page()
+    page.goto(demo_site + "/")
+    with page.expect_navigation():
+        page.click("#nav-browse")
+    page.wait_for_selector("#browse")
+
+    headers = page.locator(".day-header").all_inner_texts()
+    cards = page.locator("#browse li.result")
+    count, first_box = cards.count(), cards.first.bounding_box()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"browse-{viewport[0]}x{viewport[1]}.png"), full_page=False)
+    context.close()
+
+    assert headers and all(text.strip() for text in headers)
+    assert count >= 24
+    assert first_box is not None and first_box["width"] > 100
