@@ -112,3 +112,49 @@ def test_bad_files_fail_alone_and_the_worker_carries_on(live_worker, api_client)
     assert "damaged or truncated" in items[truncated].failure_reason
     assert items[good].status == Item.Status.READY
     assert live_worker.poll() is None
+
+
+@pytest.mark.slow
+def test_an_upload_is_indexed_while_a_reindex_waits_on_its_own_queue(transactional_db, tmp_path) -> None:
+    """Uploads and re-indexing go to separate queues: with a worker on the upload queue only,
+    a new upload is indexed while a whole re-index sits queued; a worker on the reindex
+    queue then builds the new space."""
+    from django.core.management import call_command
+
+    from media_index.models import EmbeddingSpace
+    from media_index.services.demo import demo_user
+    from media_index.services.indexing import items_index
+    from media_index.services.spaces import space_progress
+    from media_index.services.uploads import item_create_note
+    from searchsite.celery import app
+    from tests.conftest import start_worker, stop_process
+    from tests.services.test_spaces import demo_pictures, perturbed_demo_checkpoint
+
+    app.control.purge()
+    owner = demo_user()
+    items = demo_pictures(owner, 24)
+    items_index(item_ids=[item.pk for item in items])
+    uploads_worker, _ = start_worker(tmp_path / "uploads.log", "-Q", "uploads,maintenance")
+    reindex_worker = None
+    try:
+        # A re-index into another model: 12 batches of 2 wait on the reindex queue.
+        call_command("reindex", "--backend", "open_clip", "--model", "demo-clip",
+                     "--pretrained", str(perturbed_demo_checkpoint(tmp_path)), "--batch-size", "2", "--no-wait")  # fmt: skip
+        space_b = EmbeddingSpace.objects.get(is_building=True)
+        late, _ = item_create_note(owner=owner, text="A note uploaded while the re-index waits.", visibility="public")
+
+        settled = wait_until_settled([late.pk], timeout=60)
+
+        assert settled[late.pk].status == Item.Status.READY
+        # Nothing of the re-index ran: it did not stand in the upload's way, nor the upload in its.
+        assert space_progress(space_b)[0] == 1  # the late note only (new uploads go into B too)
+
+        reindex_worker, _ = start_worker(tmp_path / "reindex.log", "-Q", "reindex")
+        deadline = time.monotonic() + 120
+        while space_progress(space_b)[0] < space_progress(space_b)[1]:
+            assert time.monotonic() < deadline, space_progress(space_b)
+            time.sleep(0.5)
+    finally:
+        stop_process(uploads_worker)
+        if reindex_worker is not None:
+            stop_process(reindex_worker)

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import environ
+from kombu import Queue
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -182,6 +183,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 600)
 }
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=1)
+# Separate queues, so a re-index of a million items never delays a new upload: a worker
+# started without -Q consumes all of them (make run's, the tests'); a deployment runs
+# dedicated workers (compose: "worker" on uploads and maintenance, "reindex-worker" on
+# reindex) and scales each on its own.
+CELERY_TASK_QUEUES = (Queue("uploads"), Queue("reindex"), Queue("maintenance"), Queue("celery"))
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "media_index.tasks.index_items": {"queue": "uploads"},
+    "media_index.tasks.embed_into_space": {"queue": "reindex"},
+    "media_index.tasks.begin_reindex": {"queue": "reindex"},
+    "media_index.tasks.requeue_stale_items": {"queue": "maintenance"},
+    "media_index.tasks.sweep_orphan_files": {"queue": "maintenance"},
+}
 
 # Re-enqueue forgotten work every minute: items whose worker died mid-batch, and
 # uploads saved while the broker was down (see media_index.services.indexing).
