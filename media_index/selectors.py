@@ -85,3 +85,11 @@ def item_list_browse(
     if date_to and date_to < date.max:
         items = items.filter(shown_at__date__lte=date_to)
     return items.annotate(day=TruncDate("shown_at")).select_related("owner").order_by("-shown_at", "-pk")
+
+
+def item_statuses_for_owner(*, owner_id: int, item_ids: list[int]) -> list[dict[str, object]]:
+    """Status of some of one person's items (others' ids are ignored): what the upload
+    page polls to show indexing progress without a reload."""
+    rows = Item.objects.filter(owner_id=owner_id, pk__in=item_ids).order_by("pk")
+    return [{"id": item.pk, "status": item.status, "label": str(item.get_status_display()),
+             "failure_reason": item.failure_reason} for item in rows]  # fmt: skip

@@ -7,6 +7,7 @@ app_name = "media_index"
 urlpatterns = [
     path("", views.home, name="home"),
     path("upload/", views.upload, name="upload"),
+    path("upload/status/", views.upload_status, name="upload-status"),
     path("items/<int:pk>/", views.item_detail, name="item-detail"),
     path("items/<int:pk>/similar/", views.item_similar, name="item-similar"),
     path("items/<int:pk>/delete/", views.item_remove, name="item-delete"),

@@ -39,6 +39,7 @@ from media_index.selectors import (
     item_list_browse,
     item_list_for_owner,
     item_list_visible_to,
+    item_statuses_for_owner,
 )
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
@@ -264,3 +265,18 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "media_index/upload.html",
                   {"upload_form": upload_form, "note_form": note_form, "items": items},
                   status=400 if request.method == "POST" else 200)  # fmt: skip
+
+
+# At most this many ids per status poll (the upload page lists the latest 50).
+STATUS_POLL_MAX_IDS = 100
+
+
+@login_required
+@require_safe
+@never_cache
+def upload_status(request: HttpRequest) -> JsonResponse:
+    """Indexing status of the caller's own items, for the upload page's live progress."""
+    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip().isdigit()][:STATUS_POLL_MAX_IDS]
+    items = item_statuses_for_owner(owner_id=request.user.pk, item_ids=ids)
+    done = sum(1 for item in items if item["status"] in (Item.Status.READY, Item.Status.FAILED))
+    return JsonResponse({"items": items, "done": done, "total": len(items)})

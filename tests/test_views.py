@@ -227,3 +227,17 @@ def test_a_photo_is_found_and_shown_by_the_day_it_was_taken(client, alice) -> No
     assert "taken 14 Jul 2019" in english and "Canon EOS 5D" in english
     assert "拍摄于 2019年7月14日" in chinese
     assert APIClient().get(f"/api/v1/items/{photo.pk}/").json()["taken_at"].startswith("2019-07-14T10:30:00+02:00")
+
+
+def test_the_upload_status_poll_answers_only_for_your_own_items(client, alice, django_user_model) -> None:
+    bob = django_user_model.objects.create_user("bob", password="pw")
+    mine = item_create_note(owner=alice, text="mine")[0]
+    theirs = item_create_note(owner=bob, text="theirs")[0]
+
+    anonymous = client.get(f"/upload/status/?ids={mine.pk}")
+    client.force_login(alice)
+    body = client.get(f"/upload/status/?ids={mine.pk},{theirs.pk},abc").json()
+
+    assert anonymous.status_code == 302
+    assert body == {"items": [{"id": mine.pk, "status": "pending", "label": "pending", "failure_reason": ""}],
+                    "done": 0, "total": 1}  # fmt: skip
