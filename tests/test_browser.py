@@ -267,3 +267,35 @@ def test_the_upload_page_shows_items_turning_ready_without_a_reload(browser, liv
 
     assert waiting == 3
     assert still_same_page
+
+
+def test_a_picture_opens_in_a_lightbox_with_arrows_esc_and_back(browser, demo_site) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(demo_site + "/?q=")
+    results_url = page.url
+    first = page.locator("#browse li.result[data-full]").first
+    first_id = first.get_attribute("data-item-id")
+
+    first.locator("a.preview").click()
+    page.wait_for_selector("#lightbox[open]")
+    opened = (page.url, page.locator("#lightbox").get_attribute("data-item-id"),
+              page.locator("#lightbox-image").evaluate("img => img.complete && img.naturalWidth > 0"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lightbox.png"))
+    page.keyboard.press("ArrowRight")
+    after_arrow = page.locator("#lightbox").get_attribute("data-item-id")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#lightbox:not([open])", state="attached")
+    after_esc = page.url
+
+    first.locator("a.preview").click()
+    page.wait_for_selector("#lightbox[open]")
+    page.go_back()
+    page.wait_for_selector("#lightbox:not([open])", state="attached")
+    after_back = page.url
+    context.close()
+
+    assert opened[0].endswith(f"#view-{first_id}") and opened[1] == first_id and opened[2]
+    assert after_arrow != first_id
+    assert after_esc == results_url and after_back == results_url
