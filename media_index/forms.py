@@ -111,7 +111,7 @@ class SearchForm(forms.Form):
                              choices=[("", _("Meaning and words")), ("dense", _("Meaning only")),
                                       ("lexical", _("Exact words only"))])  # fmt: skip
     weaker = forms.BooleanField(required=False)
-    iq = forms.RegexField(required=False, regex=r"^[0-9a-f]{16}$")
+    iq = forms.RegexField(required=False, regex=r"^[0-9a-f]{32}$")
     page = forms.IntegerField(required=False, min_value=1, max_value=1000)
 
     def clean(self) -> dict[str, Any]:

@@ -234,3 +234,19 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name or 'unnamed'}, {self.user})"
+
+
+class QueryPicture(models.Model):
+    """A picture someone searched with: its vector in one space and a small preview, under
+    an opaque random id, so a results page can be paged, refined with words and shared as a
+    plain link (no session) until it expires. The uploaded file itself is not kept."""
+
+    id = models.CharField(primary_key=True, max_length=32)
+    space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="query_pictures")
+    vector = ArrayField(models.FloatField())
+    preview = models.BinaryField(help_text=_("A small JPEG of the picture, shown above its results."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"query picture {self.id}"

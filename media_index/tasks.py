@@ -44,7 +44,9 @@ def requeue_stale_items() -> int:
 @shared_task(acks_late=True)
 def sweep_orphan_files() -> int:
     from media_index.services.files import files_sweep_orphans
+    from media_index.services.query_pictures import query_pictures_expire
 
+    query_pictures_expire()
     return files_sweep_orphans(older_than_seconds=settings.ORPHAN_FILE_AGE_SECONDS)
 
 

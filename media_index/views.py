@@ -24,7 +24,6 @@ from media_index.forms import ImageQueryForm, NoteForm, SearchForm, UploadForm
 from media_index.health import public_report, system_health
 from media_index.models import Item
 from media_index.ratelimit import rate_limited
-from media_index.search.query import embed_image_query
 from media_index.search.service import (
     active_space_or_error,
     search_by_query,
@@ -43,6 +42,7 @@ from media_index.selectors import (
 )
 from media_index.services.files import item_file_response
 from media_index.services.items import item_delete
+from media_index.services.query_pictures import query_picture_create, query_picture_get
 from media_index.services.uploads import item_create_note, items_create_from_files
 
 
@@ -61,9 +61,6 @@ PAGE_SIZE = 24
 BROWSE_PAGE_SIZE = 60
 # Weaker matches shown at most, after the relevant ones: the closest of what did not match.
 WEAKER_SHOWN = 48
-# Picture queries are kept (as vectors) in the session so their results can be
-# paged and linked with a plain GET; the last few are enough for "back".
-IMAGE_QUERIES_KEPT = 5
 
 
 def _filters(data: dict[str, Any]) -> SearchFilters:
@@ -137,15 +134,15 @@ def home(request: HttpRequest) -> HttpResponse:
             return _browse(request, context, data)
         return render(request, "media_index/home.html", context)
     if image_key:
-        stored = request.session.get("image_queries", {}).get(image_key)
-        if stored is None:
+        picture = query_picture_get(image_key)
+        if picture is None:
             context["error"] = _("That picture search has expired. Please choose the picture again.")
             return render(request, "media_index/home.html", context)
-        context["image_query"] = True
+        context.update({"image_query": True, "query_picture": picture})
 
         def run() -> SearchResult:
-            return search_by_vector(viewer=request.user, space_id=stored["space"], vector=stored["vector"],
-                                    filters=_filters(data))  # fmt: skip
+            return search_by_vector(viewer=request.user, space_id=picture.space_id, vector=picture.vector,
+                                    filters=_filters(data), words=query_text)  # fmt: skip
     else:
 
         def run() -> SearchResult:
@@ -165,18 +162,25 @@ def _image_query(request: HttpRequest) -> HttpResponse:
     try:
         if upload.size > settings.QUERY_IMAGE_MAX_BYTES:
             raise InvalidInput(_("The picture is too large to search with; try a smaller copy."))
-        data = upload.read()
-        space = active_space_or_error()
-        vector = embed_image_query(space=space, data=data)
+        picture = query_picture_create(space=active_space_or_error(), data=upload.read())
     except ApplicationError as exc:
         return _error_page(request, context, exc, status=exc.status_code)
-    key = hashlib.sha256(data).hexdigest()[:16]
-    kept = request.session.get("image_queries", {})
-    kept.pop(key, None)
-    kept[key] = {"space": space.pk, "vector": [round(float(value), 6) for value in vector]}
-    request.session["image_queries"] = dict(list(kept.items())[-IMAGE_QUERIES_KEPT:])
-    params = {"iq": key, **{name: request.POST[name] for name in ("kind", "scope", "sort") if request.POST.get(name)}}
+    # A plain link from here on: paged, refined with words, shared (services.query_pictures).
+    params = {"iq": picture.pk,
+              **{name: request.POST[name] for name in ("kind", "scope", "sort") if request.POST.get(name)}}  # fmt: skip
     return redirect(f"{reverse('media_index:home')}?{urlencode(params)}")
+
+
+@require_safe
+def query_picture_preview(request: HttpRequest, picture_id: str) -> HttpResponse:
+    """The small preview of a picture searched with (anyone with the link, like the results)."""
+    picture = query_picture_get(picture_id)
+    if picture is None:
+        raise Http404
+    response = HttpResponse(bytes(picture.preview), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _visible_item(request: HttpRequest, pk: int) -> Item:

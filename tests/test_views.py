@@ -241,3 +241,36 @@ def test_the_upload_status_poll_answers_only_for_your_own_items(client, alice, d
     assert anonymous.status_code == 302
     assert body == {"items": [{"id": mine.pk, "status": "pending", "label": "pending", "failure_reason": ""}],
                     "done": 0, "total": 1}  # fmt: skip
+
+
+def test_a_picture_search_is_a_shareable_link_that_can_be_refined_with_words(client, alice) -> None:
+    """The results of a picture are a plain link (no session): another browser opens it,
+    sees the picture searched with, and can add words; it expires."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from media_index.models import QueryPicture
+    from media_index.services.demo import demo_collection_load
+    from media_index.services.query_pictures import query_pictures_expire
+
+    demo_collection_load(pictures=12, notes=4, index_now=True)
+    posted = client.post("/", {"image": SimpleUploadedFile("q.png", media.image_bytes("orange"))})
+    link = posted["Location"]
+
+    other_browser = Client()
+    page = other_browser.get(link).content.decode()
+    picture = QueryPicture.objects.get()
+    preview = other_browser.get(f"/query-pictures/{picture.pk}.jpg")
+    refined = other_browser.get(link + "&q=pizza").content.decode()
+    QueryPicture.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    expired = other_browser.get(link).content.decode()
+
+    assert posted.status_code == 302 and f"iq={picture.pk}" in link and len(picture.pk) == 32
+    assert 'id="query-picture"' in page and 'id="results"' in page
+    assert preview.status_code == 200 and preview["Content-Type"] == "image/jpeg" and preview.content[:2] == b"\xff\xd8"
+    assert "Results for your picture and “pizza”" in refined and 'id="results"' in refined
+    assert "That picture search has expired" in expired
+    assert query_pictures_expire() == 1
+    assert other_browser.get(f"/query-pictures/{picture.pk}.jpg").status_code == 404

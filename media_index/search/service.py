@@ -22,7 +22,7 @@ from media_index.embedding.registry import get_embedder
 from media_index.errors import InvalidInput, NotFound
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.search.fusion import RankedList, fuse, fuse_calibrated, relevance_cutoff
-from media_index.search.query import normalize_words, query_vector
+from media_index.search.query import combine_queries, embed_text_query, normalize_words, query_vector
 from media_index.search.retrieval import MAX_RANKED_ITEMS, dense_hits_for_items, rank, rank_lexical, rank_sparse
 from media_index.search.types import MODES, Mode, QueryKind, SearchFilters, SearchHit, SearchResult
 from media_index.selectors import active_space, active_text_space
@@ -199,10 +199,16 @@ def search_by_vector(
     space_id: int,
     vector: Sequence[float],
     filters: SearchFilters = SearchFilters(),  # noqa: B008
+    words: str = "",
 ) -> SearchResult:
-    """Search with a query vector embedded earlier in the same space (a picture query being paged)."""
+    """Search with a query vector embedded earlier in the same space (a picture query being
+    paged), refined by ``words`` when given: the normalised mean of the two vectors, as
+    for a picture and words sent together."""
     space = resolve_space(space_id)
     query = np.asarray(vector, dtype=np.float32)
+    words = normalize_words(words)
+    if words:
+        query = combine_queries([query, embed_text_query(space=space, text=words)])
     return _finish(space, _dense(space=space, query=query, viewer=viewer, filters=filters, query_kind="image"),
                    filters)  # fmt: skip
 

@@ -233,6 +233,8 @@ QUERY_IMAGE_MAX_BYTES = env.int("QUERY_IMAGE_MAX_BYTES", default=20 * 1024 * 102
 QUERY_IMAGE_MAX_PIXELS = env.int("QUERY_IMAGE_MAX_PIXELS", default=16_000_000)
 QUERY_DECODE_CONCURRENCY = env.int("QUERY_DECODE_CONCURRENCY", default=2)
 QUERY_DECODE_WAIT_SECONDS = env.float("QUERY_DECODE_WAIT_SECONDS", default=10.0)
+# A picture searched with stays linkable (paged, refined, shared) this many days.
+QUERY_PICTURE_DAYS = env.int("QUERY_PICTURE_DAYS", default=7)
 THUMBNAIL_SIZE = 384
 # JPEGs are decoded at the largest 1/2, 1/4, 1/8 scale keeping both sides at least this
 # long (see services.images.decode_image); models read 224-384 px. 0: always full size.
