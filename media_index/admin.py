@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from media_index.embedding.registry import BACKENDS
+from media_index.embedding.weights import installed_models
 from media_index.errors import ApplicationError, NotFound
 from media_index.forms import AdminSignInForm, UploadForm
 from media_index.models import ApiToken, EmbeddingSpace, Item
@@ -36,7 +37,7 @@ admin.site.login_form = AdminSignInForm
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ("id", "title", "kind", "owner", "visibility", "status", "short_failure", "created_at")
+    list_display = ("id", "thumb", "title", "kind", "owner", "visibility", "status", "short_failure", "created_at")
     list_filter = ("status", "kind", "visibility")
     search_fields = ("title", "original_name", "note_text")
     list_select_related = ("owner",)
@@ -67,6 +68,13 @@ class ItemAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:media_index_item_thumbnail", args=[item.pk])
         return format_html('<a href="{}"><img src="{}" alt="" width="160"></a>', url, url)
+
+    @admin.display(description=_("preview"))
+    def thumb(self, item: Item) -> str:
+        if not item.thumbnail:
+            return "-"
+        url = reverse("admin:media_index_item_thumbnail", args=[item.pk])
+        return format_html('<img src="{}" alt="" width="48" class="admin-thumb">', url)
 
     @admin.display(description=_("reason"))
     def short_failure(self, item: Item) -> str:
@@ -132,10 +140,30 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 class ReindexForm(forms.Form):
-    backend = forms.ChoiceField(choices=[(backend.name, backend.label) for backend in BACKENDS.values()])
-    model = forms.CharField(max_length=200, help_text=_("open_clip architecture (ViT-B-32, demo-clip) or BGE-M3 folder"))
-    pretrained = forms.CharField(max_length=500, required=False,
-                                 help_text=_("open_clip tag or checkpoint path; empty for BGE-M3"))  # fmt: skip
+    """Pick one of the models installed on this machine (the demo model and what
+    ``download_models`` fetched into MODEL_DIR), or name another one."""
+
+    installed = forms.ChoiceField(label=_("Installed model"), required=False)
+    backend = forms.ChoiceField(label=_("or another: backend"), required=False,
+                                choices=[("", "—")] + [(backend.name, backend.label) for backend in BACKENDS.values()])
+    model = forms.CharField(label=_("model"), max_length=200, required=False,
+                            help_text=_("open_clip architecture (ViT-B-32) or a folder under MODEL_DIR"))
+    pretrained = forms.CharField(label=_("pretrained"), max_length=500, required=False,
+                                 help_text=_("open_clip tag or checkpoint path; empty for the backend's default"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["installed"].choices = [("", "—")] + [
+            ("|".join(entry), f"{BACKENDS[entry[0]].label}: {entry[1]} ({entry[2]})") for entry in installed_models()
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("installed"):
+            data["backend"], data["model"], data["pretrained"] = data["installed"].split("|", 2)
+        elif not (data.get("backend") and data.get("model")):
+            raise forms.ValidationError(_("Pick an installed model, or name a backend and a model."))
+        return data
 
 
 @admin.register(EmbeddingSpace)

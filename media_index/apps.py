@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MediaIndexConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "media_index"
-    verbose_name = "Media index"
+    verbose_name = _("Media index")
 
     def ready(self) -> None:
         # Teach Pillow to open HEIC/HEIF (iPhone photos) and AVIF; cheap, no model involved.

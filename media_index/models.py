@@ -51,6 +51,8 @@ class EmbeddingSpace(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("embedding space")
+        verbose_name_plural = _("embedding spaces")
         constraints = [
             models.UniqueConstraint(
                 fields=["backend", "model_name", "pretrained", "checkpoint_sha256"], name="unique_space_identity"
@@ -116,6 +118,8 @@ class Item(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
         constraints = [
             # The same picture or note uploaded twice by one person is one item.
             models.UniqueConstraint(fields=["owner", "content_hash"], name="unique_item_content_per_owner"),
@@ -165,6 +169,8 @@ class Vector(models.Model):
     sparse = SparseVectorField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("vector")
+        verbose_name_plural = _("vectors")
         constraints = [models.UniqueConstraint(fields=["item", "space", "chunk"], name="unique_vector_chunk")]
         indexes = [models.Index(fields=["space", "item"], name="vector_space_item_idx")]
 

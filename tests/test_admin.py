@@ -164,3 +164,42 @@ def test_dropping_a_space_needs_the_delete_permission(client, django_user_model)
     editor.user_permissions.add(Permission.objects.get(codename="delete_embeddingspace"))
     client.post("/admin/media_index/embeddingspace/", {"action": "drop", "_selected_action": [idle.pk]})
     assert not EmbeddingSpace.objects.filter(pk=idle.pk).exists()
+
+
+def test_the_reindex_form_offers_the_installed_models(staff_client, settings, tmp_path, monkeypatch) -> None:
+    from media_index import dispatch
+
+    settings.MODEL_DIR = tmp_path
+    (tmp_path / "open_clip" / "ViT-B-32__laion2b_s34b_b79k").mkdir(parents=True)
+    (tmp_path / "open_clip" / "ViT-B-32__laion2b_s34b_b79k" / "open_clip_model.safetensors").write_bytes(b"x")
+    (tmp_path / "bge_m3" / "bge-m3").mkdir(parents=True)
+    (tmp_path / "bge_m3" / "bge-m3" / "config.json").write_text("{}")
+    sent = []
+    monkeypatch.setattr(dispatch, "send", lambda task, *args: sent.append((task, args)))  # the broker is the boundary
+
+    page = staff_client.get("/admin/media_index/embeddingspace/reindex/").content.decode()
+    chosen = staff_client.post("/admin/media_index/embeddingspace/reindex/",
+                               {"installed": "open_clip|ViT-B-32|laion2b_s34b_b79k"})  # fmt: skip
+    neither = staff_client.post("/admin/media_index/embeddingspace/reindex/", {"installed": ""}).content.decode()
+
+    assert "open_clip|demo-clip|demo" in page and "open_clip|ViT-B-32|laion2b_s34b_b79k" in page
+    assert "bge_m3|bge-m3|local" in page
+    assert chosen.status_code == 302
+    assert sent == [(dispatch.BEGIN_REINDEX, ("open_clip", "ViT-B-32", "laion2b_s34b_b79k"))]
+    assert "Pick an installed model, or name a backend and a model." in neither
+
+
+def test_the_admin_speaks_chinese_and_lists_items_with_thumbnails(staff_client) -> None:
+    from media_index.services.indexing import items_index
+    from media_index.services.uploads import item_create_image
+    from media_index.models import Item
+
+    owner = Item._meta.get_field("owner").related_model.objects.get(username="staff")
+    picture, _ = item_create_image(owner=owner, data=media.image_bytes("green"), filename="g.png")
+    items_index(item_ids=[picture.pk])
+
+    index = staff_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    items = staff_client.get("/admin/media_index/item/").content.decode()
+
+    assert "条目" in index and "嵌入空间" in index and "媒体索引" in index
+    assert f'/admin/media_index/item/{picture.pk}/thumbnail/' in items and 'class="admin-thumb"' in items

@@ -113,3 +113,20 @@ def resolve_open_clip(model_name: str, pretrained: str) -> OpenClipWeights:
         image_resize_mode=cfg.get("resize_mode"),
         quick_gelu=bool(cfg.get("quick_gelu", False)),
     )
+
+
+def installed_models() -> list[tuple[str, str, str]]:
+    """(backend, model name, pretrained) of every model whose weights are on this machine:
+    the shipped demo model and what ``download_models`` put under MODEL_DIR. What the
+    admin's re-index form offers."""
+    found = [("open_clip", "demo-clip", DEMO_PRETRAINED)] if DEMO_CHECKPOINT.is_file() else []
+    root = Path(settings.MODEL_DIR)
+    for folder in sorted((root / "open_clip").glob("*__*")) if (root / "open_clip").is_dir() else []:
+        if folder.is_dir() and any(folder.iterdir()):
+            architecture, _, tag = folder.name.partition("__")
+            found.append(("open_clip", architecture, tag))
+    for family in ("visualized_bge", "bge_m3"):
+        for folder in sorted((root / family).iterdir()) if (root / family).is_dir() else []:
+            if folder.is_dir() and any(folder.iterdir()):
+                found.append((family, folder.name, "local"))
+    return found
