@@ -252,9 +252,14 @@ def _write_report(out: Path, model_name: str, metrics: dict, training: dict, res
     return report
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train the offline demo CLIP model on generated pictures.")
-    parser.add_argument("--out", default="models/demo-clip", help="output folder for the checkpoint and eval.json")
+# The shipped model's folder: where a training run writes by default.
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "models" / "demo-clip"
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The one definition of the training command line, shared by ``python -m
+    media_index.training.demo`` and ``manage.py train_demo_model``."""
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the checkpoint and eval.json")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=2400)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -270,34 +275,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concept-limit", type=int, default=None)
     parser.add_argument("--concept-weight", type=float, default=1.0, help="v2: weight of the all-concepts loss (0: off)")
     parser.add_argument("--device", default="cpu", help="torch device for training (cuda on a GPU machine)")
-    args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    torch.set_num_threads(args.threads)
-    started = time.monotonic()
-    if args.generalist:
-        report = train_generalist_model(
-            args.out, model_name=args.model_name, seed=args.seed, steps=args.steps, batch_size=args.batch_size,
-            lr=args.lr, num_images=args.num_images, precision=args.precision, eval_every=args.eval_every,
-            checkpoint_every=args.checkpoint_every, resume=args.resume, concept_limit=args.concept_limit,
-            concept_weight=args.concept_weight, device=args.device,
+
+def run_training(options: dict) -> dict:
+    """Train as the command line says; returns the report written to eval.json."""
+    torch.set_num_threads(options["threads"])
+    if options["generalist"]:
+        return train_generalist_model(
+            options["out"], model_name=options["model_name"], seed=options["seed"], steps=options["steps"],
+            batch_size=options["batch_size"], lr=options["lr"], num_images=options["num_images"],
+            precision=options["precision"], eval_every=options["eval_every"],
+            checkpoint_every=options["checkpoint_every"], resume=options["resume"],
+            concept_limit=options["concept_limit"], concept_weight=options["concept_weight"],
+            device=options["device"],
         )  # fmt: skip
-        summary = {section: {k: round(v, 3) for k, v in values.items() if isinstance(v, float)}
-                   for section, values in report["metrics"].items()}  # fmt: skip
-        print(json.dumps({"metrics": summary, "total_wall_seconds": round(time.monotonic() - started, 1)}, indent=2))
-        return
-    report = train_demo_model(
-        args.out,
-        seed=args.seed,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        num_images=args.num_images,
-        precision=args.precision,
-        eval_every=args.eval_every,
-    )
-    metrics = {name: value for name, value in report["metrics"].items() if isinstance(value, float)}
-    print(json.dumps({"metrics": metrics, "total_wall_seconds": round(time.monotonic() - started, 1)}, indent=2))
+    return train_demo_model(
+        options["out"], seed=options["seed"], steps=options["steps"], batch_size=options["batch_size"],
+        lr=options["lr"], num_images=options["num_images"], precision=options["precision"],
+        eval_every=options["eval_every"],
+    )  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train the offline demo CLIP model on generated pictures.")
+    add_training_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.monotonic()
+    report = run_training(vars(args))
+    summary = {section: ({k: round(v, 3) for k, v in values.items() if isinstance(v, float)}
+                         if isinstance(values, dict) else values)
+               for section, values in report["metrics"].items() if isinstance(values, (dict, float))}  # fmt: skip
+    print(json.dumps({"metrics": summary, "total_wall_seconds": round(time.monotonic() - started, 1)}, indent=2))
 
 
 if __name__ == "__main__":
