@@ -299,3 +299,32 @@ def test_a_picture_opens_in_a_lightbox_with_arrows_esc_and_back(browser, demo_si
     assert opened[0].endswith(f"#view-{first_id}") and opened[1] == first_id and opened[2]
     assert after_arrow != first_id
     assert after_esc == results_url and after_back == results_url
+
+
+def test_on_a_phone_the_first_result_is_on_the_first_screen_and_the_notice_can_go(browser, demo_site) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)  # fmt: skip
+    page = context.new_page()
+    page.goto(demo_site + "/?q=cute+puppy")
+    first_top = page.locator("#results li.result").first.bounding_box()["y"]
+    columns = len({round(box["x"]) for box in (page.locator("#results li.result").nth(i).bounding_box()
+                                                for i in range(2))})  # fmt: skip
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "results-phone-390x844.png"))
+    page.click("#demo-note-close")
+    page.reload()
+    notice_after_reload = page.locator("#demo-note").is_visible()
+    # Keyboard: the skip link is the first stop in the tab order, shows when focused, and
+    # Enter moves focus to the results.
+    first_stop = page.evaluate("[...document.querySelectorAll('a[href], button, input, select, textarea')]"
+                               ".find(e => !e.disabled && e.type !== 'hidden' && e.tabIndex >= 0).className")  # fmt: skip
+    page.focus("a.skip-link")
+    shown = page.locator("a.skip-link").bounding_box()["x"] >= 0
+    page.keyboard.press("Enter")
+    focused = page.evaluate("document.activeElement.id")
+    context.close()
+
+    assert first_top < 844, f"the first result starts at {first_top:.0f} px"
+    assert columns == 2
+    assert not notice_after_reload
+    assert first_stop == "skip-link" and shown and focused == "main"

@@ -6,3 +6,16 @@ document.addEventListener("change", function (event) {
     target.form.submit();
   }
 });
+
+// The demo notice can be dismissed; the choice is remembered in this browser.
+(function () {
+  var note = document.getElementById("demo-note"), button = document.getElementById("demo-note-close");
+  if (!note || !button) return;
+  var key = "demo-note-hidden";
+  try { if (localStorage.getItem(key)) { note.hidden = true; return; } } catch (error) { /* storage off */ }
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    note.hidden = true;
+    try { localStorage.setItem(key, "1"); } catch (error) { /* storage off */ }
+  });
+})();
