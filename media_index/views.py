@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
@@ -41,7 +41,7 @@ from media_index.selectors import (
     item_statuses_for_owner,
 )
 from media_index.services.files import item_file_response
-from media_index.services.items import item_delete
+from media_index.services.items import item_delete, items_delete, items_set_visibility, items_zip
 from media_index.services.query_pictures import query_picture_create, query_picture_get
 from media_index.services.uploads import item_create_note, items_create_from_files
 
@@ -213,6 +213,42 @@ def item_remove(request: HttpRequest, pk: int) -> HttpResponse:
     item_delete(item=item)
     messages.success(request, _("Deleted."))
     return redirect("media_index:upload")
+
+
+BULK_ACTIONS = ("public", "private", "delete", "confirm-delete", "zip")
+
+
+@login_required
+@require_POST
+def items_bulk(request: HttpRequest) -> HttpResponse:
+    """Act on several of your own items selected in the library: make public or private,
+    download as a zip, delete (after a confirmation page). Others' ids are ignored."""
+    action = request.POST.get("action", "")
+    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    back = request.POST.get("next", "")
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("media_index:home") + "?q="
+    if action not in BULK_ACTIONS or not ids:
+        messages.error(request, _("Select some of your items, then an action."))
+        return redirect(back)
+    owner_id = request.user.pk
+    if action in ("public", "private"):
+        count = items_set_visibility(owner_id=owner_id, item_ids=ids, visibility=action)
+        messages.success(request, _("%(n)d item(s) changed.") % {"n": count})
+    elif action == "delete":
+        items = item_list_for_owner(owner_id=owner_id).filter(pk__in=ids)
+        return render(request, "media_index/confirm_delete.html", {"items": items, "next": back})
+    elif action == "confirm-delete":
+        count = items_delete(owner_id=owner_id, item_ids=ids)
+        messages.success(request, _("%(n)d item(s) deleted.") % {"n": count})
+    else:
+        try:
+            archive = items_zip(owner_id=owner_id, item_ids=ids)
+        except InvalidInput as exc:
+            messages.error(request, exc.message)
+            return redirect(back)
+        return FileResponse(archive, as_attachment=True, filename="items.zip", content_type="application/zip")
+    return redirect(back)
 
 
 def _serve(request: HttpRequest, pk: int, which: Literal["thumbnail", "original"]) -> HttpResponse:

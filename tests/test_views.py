@@ -274,3 +274,34 @@ def test_a_picture_search_is_a_shareable_link_that_can_be_refined_with_words(cli
     assert "That picture search has expired" in expired
     assert query_pictures_expire() == 1
     assert other_browser.get(f"/query-pictures/{picture.pk}.jpg").status_code == 404
+
+
+def test_your_own_items_can_be_made_public_downloaded_and_deleted_together(client, alice, django_user_model) -> None:
+    import io
+    import zipfile
+
+    from media_index.services.uploads import item_create_image
+
+    bob = django_user_model.objects.create_user("bob", password="pw")
+    note = item_create_note(owner=alice, text="my shopping list", title="Shopping")[0]
+    picture = item_create_image(owner=alice, data=media.image_bytes("red"), filename="red.png")[0]
+    theirs = item_create_note(owner=bob, text="bob's note", visibility="private")[0]
+    client.force_login(alice)
+    ids = [note.pk, picture.pk, theirs.pk]
+
+    page = client.get("/?q=").content.decode()
+    made_public = client.post("/items/bulk/", {"action": "public", "ids": ids, "next": "/?q="})
+    download = client.post("/items/bulk/", {"action": "zip", "ids": ids})
+    confirm = client.post("/items/bulk/", {"action": "delete", "ids": ids}).content.decode()
+    still_there = Item.objects.filter(pk__in=ids).count()
+    deleted = client.post("/items/bulk/", {"action": "confirm-delete", "ids": ids, "next": "//evil.example/"})
+
+    assert f'value="{note.pk}" form="bulk"' in page
+    assert made_public.status_code == 302 and made_public["Location"] == "/?q="
+    assert Item.objects.get(pk=theirs.pk).visibility == "private"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert sorted(archive.namelist()) == sorted(["red.png", f"note-{note.pk}.txt"])
+    assert archive.read(f"note-{note.pk}.txt").decode() == "Shopping\n\nmy shopping list"
+    assert "bob's note" not in confirm and "Shopping" in confirm and still_there == 3
+    assert deleted["Location"] == "/?q="  # never off-site
+    assert list(Item.objects.values_list("pk", flat=True)) == [theirs.pk]
