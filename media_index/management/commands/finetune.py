@@ -66,6 +66,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Fine-tuned {model_name}/{pretrained} on {len(pairs)} pairs for {result.steps} steps "
             f"({result.wall_seconds:.0f}s, final loss {result.final_loss:.3f}); saved {out}.\n"
-            f"It is a new embedding space: OPEN_CLIP_MODEL={model_name} OPEN_CLIP_PRETRAINED={out} selects it "
-            "for a new collection (re-indexing an existing one into it is not built yet)."
+            f"It is a new embedding space: move a collection into it with 'manage.py reindex --backend open_clip "
+            f"--model {model_name} --pretrained {out}', then 'manage.py activate_space'."
         ))  # fmt: skip
