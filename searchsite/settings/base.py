@@ -252,6 +252,9 @@ INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
 SEARCH_HNSW_EF_SEARCH = env.int("SEARCH_HNSW_EF_SEARCH", default=200)
 if not 1 <= SEARCH_HNSW_EF_SEARCH <= 1000:
     raise ImproperlyConfigured("SEARCH_HNSW_EF_SEARCH must be between 1 and 1000 (pgvector's range).")
+# Larger spaces search wider (x4 candidates per x10 items beyond 100k: 800 at 1M), from
+# SEARCH_HNSW_EF_SEARCH up (media_index.search.retrieval.ef_search_for). 0: always the setting.
+SEARCH_HNSW_EF_SEARCH_AUTO = env.bool("SEARCH_HNSW_EF_SEARCH_AUTO", default=True)
 # Searches whose filters leave at most this many items (and at most a tenth of all ready
 # items) scan their vectors exactly instead of walking the HNSW graph, whose recall drops
 # under selective filters (media_index.search.retrieval._few_visible_items); 0: never.

@@ -190,3 +190,35 @@ def test_the_configured_ef_search_reaches_the_query(space, people, settings) -> 
         rank(space=space, query=unit(1), viewer=alice, filters=SearchFilters())
 
     assert any(query["sql"] == "SET LOCAL hnsw.ef_search = 321" for query in queries)
+
+
+@pytest.mark.parametrize(("items", "expected"), [(0, 200), (50_000, 200), (100_000, 200), (1_000_000, 800),
+                                                 (316_228, 400), (10_000_000, 1000)])  # fmt: skip
+def test_larger_spaces_search_wider(settings, items: int, expected: int) -> None:
+    from media_index.models import EmbeddingSpace
+    from media_index.search.retrieval import ef_search_for
+
+    settings.SEARCH_HNSW_EF_SEARCH = 200
+    space = EmbeddingSpace(calibration={"items": items} if items else {})
+
+    assert ef_search_for(space) == expected
+    settings.SEARCH_HNSW_EF_SEARCH_AUTO = False
+    assert ef_search_for(space) == 200
+
+
+def test_the_search_sql_uses_the_spaces_own_ef_search(django_user_model) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from media_index.models import EmbeddingSpace
+
+    owner = django_user_model.objects.create_user("alice")
+    space = make_space()
+    make_item(owner, space, [unit(1, 0)], title="one")
+    EmbeddingSpace.objects.filter(pk=space.pk).update(calibration={"items": 1_000_000})
+    space.refresh_from_db()
+
+    with CaptureQueriesContext(connection) as queries:
+        rank(space=space, query=np.asarray(unit(1, 0), dtype=np.float32), viewer=owner, filters=SearchFilters())
+
+    assert any("hnsw.ef_search = 800" in query["sql"] for query in queries.captured_queries)
