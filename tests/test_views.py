@@ -305,3 +305,18 @@ def test_your_own_items_can_be_made_public_downloaded_and_deleted_together(clien
     assert "bob's note" not in confirm and "Shopping" in confirm and still_there == 3
     assert deleted["Location"] == "/?q="  # never off-site
     assert list(Item.objects.values_list("pk", flat=True)) == [theirs.pk]
+
+
+def test_the_library_pages_with_plain_links(client, alice) -> None:
+    from media_index.views import BROWSE_PAGE_SIZE
+
+    for index in range(BROWSE_PAGE_SIZE + 3):
+        item_create_note(owner=alice, text=f"note number {index}")
+    client.force_login(alice)
+
+    first = client.get("/?q=").content.decode()
+    second = client.get("/?q=&page=2").content.decode()
+
+    assert first.count("data-item-id=") == BROWSE_PAGE_SIZE
+    assert 'id="next-page">Older</a>' in first and "page=2" in first
+    assert second.count("data-item-id=") == 3 and ">Newer</a>" in second
