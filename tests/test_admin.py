@@ -190,9 +190,9 @@ def test_the_reindex_form_offers_the_installed_models(staff_client, settings, tm
 
 
 def test_the_admin_speaks_chinese_and_lists_items_with_thumbnails(staff_client) -> None:
+    from media_index.models import Item
     from media_index.services.indexing import items_index
     from media_index.services.uploads import item_create_image
-    from media_index.models import Item
 
     owner = Item._meta.get_field("owner").related_model.objects.get(username="staff")
     picture, _ = item_create_image(owner=owner, data=media.image_bytes("green"), filename="g.png")

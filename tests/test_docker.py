@@ -255,7 +255,7 @@ def test_the_web_healthcheck_passes_under_gunicorn_with_the_example_hosts(transa
     compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
     probe = compose["services"]["web"]["healthcheck"]["test"]
     port = _free_port()
-    dockerfile_cmd = re.search(r'^CMD (\[.*\])$', (DOCKER / "Dockerfile").read_text(), re.M)
+    dockerfile_cmd = re.search(r'^CMD (\[.*\])$', (DOCKER / "Dockerfile").read_text(), re.MULTILINE)
     command = [part.replace("0.0.0.0:8000", f"127.0.0.1:{port}") for part in json.loads(dockerfile_cmd.group(1))]
     example = _example_env()
     env = child_env(DJANGO_SETTINGS_MODULE="searchsite.settings.production",

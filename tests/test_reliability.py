@@ -105,7 +105,7 @@ def test_the_broker_redelivers_a_dead_workers_batch_and_it_is_finished(
     minutes as configured) and the task reclaiming its items, stale by then."""
     owner = django_user_model.objects.create_user("redelivery-owner", password="pw")
     redelivery = {"CELERY_VISIBILITY_TIMEOUT": "5", "INDEXING_STALE_SECONDS": "3"}
-    ids, interrupted = _kill_a_worker_mid_batch(owner, tmp_path, **redelivery)
+    _ids, interrupted = _kill_a_worker_mid_batch(owner, tmp_path, **redelivery)
 
     # No --beat: nothing runs the sweep
     second, _ = start_worker(tmp_path / "second.log", env=child_env(**redelivery))

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from media_index.models import EmbeddingSpace, Item, Vector
 from tests import media

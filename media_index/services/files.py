@@ -15,8 +15,8 @@ from typing import Literal
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.utils import timezone
 from django.http import FileResponse, HttpResponse
+from django.utils import timezone
 
 from media_index.errors import NotFound
 from media_index.models import Item

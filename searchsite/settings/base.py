@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import environ
-from kombu import Queue
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Git-ignored folder for everything the embedded stack writes (database, broker, uploads).

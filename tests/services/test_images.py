@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC
 
 import pytest
 from PIL import Image
@@ -103,7 +104,7 @@ def test_search_picture_decodes_wait_for_a_slot_then_say_busy(settings) -> None:
 
 
 def test_a_photo_says_when_and_with_what_it_was_taken() -> None:
-    from datetime import timedelta, timezone as dt_timezone
+    from datetime import timedelta
 
     from media_index.services.images import photo_metadata
 
@@ -115,6 +116,6 @@ def test_a_photo_says_when_and_with_what_it_was_taken() -> None:
     assert metadata.camera == "Canon EOS 5D"
     assert metadata.has_location is True
     # Without an offset the camera's clock is read in the site's time zone (UTC here).
-    assert naive.taken_at.astimezone(dt_timezone.utc).isoformat() == "2019-07-14T10:30:00+00:00"
+    assert naive.taken_at.astimezone(UTC).isoformat() == "2019-07-14T10:30:00+00:00"
     assert photo_metadata(media.image_bytes()) == type(metadata)()
     assert photo_metadata(media.jpeg_with_capture_metadata(taken="0000:00:00 00:00:00")).taken_at is None
