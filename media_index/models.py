@@ -105,8 +105,10 @@ class Item(models.Model):
     # The camera's UTC offset in minutes (OffsetTimeOriginal), so the photo shows the local
     # time it was taken (the database keeps instants, not offsets); None: not recorded.
     taken_offset = models.SmallIntegerField(null=True, blank=True)
-    camera = models.CharField(_("camera"), max_length=200, blank=True)
-    has_location = models.BooleanField(_("has a location"), default=False)
+    # db_default too: tools that insert rows in SQL (bench/ fills 1M rows with COPY) need not
+    # know these columns.
+    camera = models.CharField(_("camera"), max_length=200, blank=True, default="", db_default="")
+    has_location = models.BooleanField(_("has a location"), default=False, db_default=False)
     visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.TextField(blank=True)
