@@ -328,3 +328,36 @@ def test_on_a_phone_the_first_result_is_on_the_first_screen_and_the_notice_can_g
     assert columns == 2
     assert not notice_after_reload
     assert first_stop == "skip-link" and shown and focused == "main"
+
+
+def test_deleting_an_item_asks_first_under_the_content_security_policy(browser, live_server, django_user_model) -> None:
+    """The confirmation is a script file: an inline onsubmit would be skipped by the CSP
+    and the item deleted without asking."""
+    from media_index.services.uploads import item_create_note
+
+    owner = django_user_model.objects.create_user("owner", password="a-long-password-1")
+    note, _ = item_create_note(owner=owner, text="keep me unless I say so")
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)  # fmt: skip
+    page.goto(live_server.url + f"/accounts/login/?next=/items/{note.pk}/")
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", "a-long-password-1")
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#delete-item button")
+    page.wait_for_timeout(500)
+    kept = Item.objects.filter(pk=note.pk).exists()
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("#delete-item button")
+    context.close()
+
+    assert asked == ["Delete this item?"] and kept
+    assert not Item.objects.filter(pk=note.pk).exists()
+    assert violations == []

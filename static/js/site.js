@@ -19,3 +19,12 @@ document.addEventListener("change", function (event) {
     try { localStorage.setItem(key, "1"); } catch (error) { /* storage off */ }
   });
 })();
+
+// Forms with data-confirm ask before they submit (delete buttons). A file, not an inline
+// onsubmit: the Content-Security-Policy would silently skip an inline handler.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form instanceof HTMLFormElement && form.hasAttribute("data-confirm") && !window.confirm(form.getAttribute("data-confirm"))) {
+    event.preventDefault();
+  }
+});
