@@ -10,6 +10,7 @@ import functools
 from collections.abc import Sequence
 
 import numpy as np
+from PIL import Image
 
 from media_index.embedding.base import ComposedEmbedder, Vectors
 from media_index.embedding.registry import ModelConfig, get_embedder
@@ -50,7 +51,11 @@ def embed_text_query(*, space: EmbeddingSpace, text: str) -> Vectors:
 
 
 def embed_image_query(*, space: EmbeddingSpace, data: bytes) -> Vectors:
-    image = decode_query_image(data)
+    return embed_decoded_query_image(space=space, image=decode_query_image(data))
+
+
+def embed_decoded_query_image(*, space: EmbeddingSpace, image: Image.Image) -> Vectors:
+    """A query picture already decoded (under ``decode_query_image``'s limits)."""
     return get_embedder(space_config(space)).embed_images([image])[0]
 
 

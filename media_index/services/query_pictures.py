@@ -14,9 +14,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from media_index.embedding.base import Vectors
 from media_index.models import EmbeddingSpace, QueryPicture
-from media_index.search.query import embed_image_query
+from media_index.search.query import embed_decoded_query_image
 from media_index.services.images import decode_query_image, make_thumbnail
 
 PREVIEW_SIZE = 256
@@ -25,8 +24,9 @@ PREVIEW_SIZE = 256
 def query_picture_create(*, space: EmbeddingSpace, data: bytes) -> QueryPicture:
     """Embed a search picture into ``space`` and keep it; raises InvalidInput (or Busy)
     for a picture that cannot be searched with."""
-    vector = embed_image_query(space=space, data=data)
+    # Decoded once: the model and the preview read the same picture.
     preview = decode_query_image(data)
+    vector = embed_decoded_query_image(space=space, image=preview)
     preview.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
     return QueryPicture.objects.create(
         id=secrets.token_hex(16), space=space, vector=[round(float(value), 6) for value in vector],
@@ -37,12 +37,6 @@ def query_picture_create(*, space: EmbeddingSpace, data: bytes) -> QueryPicture:
 def query_picture_get(picture_id: str) -> QueryPicture | None:
     """The kept picture, or None when it does not exist or has expired."""
     return QueryPicture.objects.filter(pk=picture_id, expires_at__gt=timezone.now()).select_related("space").first()
-
-
-def query_picture_vector(picture: QueryPicture) -> Vectors:
-    import numpy as np
-
-    return np.asarray(picture.vector, dtype=np.float32)
 
 
 def query_pictures_expire() -> int:
