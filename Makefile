@@ -31,18 +31,18 @@ RUN_ARGS = --host $(HOST) --port $(PORT) --workers $(WORKERS) $(if $(filter 0,$(
 
 # The product: gunicorn, DEBUG off.
 run: $(VENV)/.installed
-	$(PY) devstack.py run $(RUN_ARGS)
+	$(PY) -m devstack run $(RUN_ARGS)
 
 # Development: Django's runserver with autoreload and DEBUG on. Never expose it.
 dev: $(VENV)/.installed
-	$(PY) devstack.py run --dev $(RUN_ARGS)
+	$(PY) -m devstack run --dev $(RUN_ARGS)
 
 # The browser tests need a Chromium: found, or installed (see the script).
 test-browser:
 	sh tools/ensure_browser.sh $(PY)
 
 test: $(VENV)/.installed-dev test-browser
-	$(PY) devstack.py exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m devstack exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,7 +1,7 @@
 """Ingest: pictures per second from API upload to "ready", against the model's raw speed.
 
-    .venv/bin/python bench/ingest.py                      # 192 pictures, ViT-B-32 shapes
-    .venv/bin/python bench/ingest.py --items 16 --model demo   # a quick look
+    .venv/bin/python manage.py bench ingest                      # 192 pictures, ViT-B-32 shapes
+    .venv/bin/python manage.py bench ingest --items 16 --model demo   # a quick look
 
 It starts the product's stack (``bench/stack.py``: embedded PostgreSQL and Redis,
 gunicorn, no worker yet) and, in this process, loads the same model the worker will use
@@ -38,13 +38,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import devstack  # noqa: E402 - needs the repo on sys.path
-from bench.search_http import _random_vit_b_32_checkpoint  # noqa: E402
-from bench.stack import Stack, machine, running_stack, start_worker  # noqa: E402
+import devstack
+from bench import REPO, RESULTS_DIR
+from bench.stack import Stack, machine, running_stack, start_worker
+from bench.weights import random_vit_b_32_checkpoint
 
 SETTLE_TIMEOUT = 900.0
 
@@ -152,7 +149,7 @@ def pipeline_run(stack: Stack, files: list[bytes], clients: int, fill: bool) -> 
             "items_per_s": len(ids) / seconds,
         }
     finally:
-        devstack._stop_process(worker, "worker")
+        devstack.stop_process(worker, "worker")
         stack.processes.remove(worker)
 
 
@@ -178,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=2, help="upload threads")
     parser.add_argument("--fill", default="off,on", help="INDEXING_FILL_BATCHES settings to compare")
     parser.add_argument("--state", type=Path, default=None, help="folder for the embedded servers (default: temporary)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "ingest.json")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "ingest.json")
     args = parser.parse_args(argv)
 
     width, height = (int(part) for part in args.picture_size.split("x"))
@@ -186,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.model == "vit-b-32-random":
         models = Path(os.environ.get("MODEL_DIR", REPO / "var" / "models"))
         models.mkdir(parents=True, exist_ok=True)
-        env = {"OPEN_CLIP_MODEL": "ViT-B-32", "OPEN_CLIP_PRETRAINED": str(_random_vit_b_32_checkpoint(models))}
+        env = {"OPEN_CLIP_MODEL": "ViT-B-32", "OPEN_CLIP_PRETRAINED": str(random_vit_b_32_checkpoint(models))}
     fills = [value.strip() == "on" for value in args.fill.split(",") if value.strip()]
     runs = []
     with running_stack(state=args.state, env=env, web_workers=1, web_threads=4, worker=False) as stack:
@@ -209,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             run["overhead_vs_decode_and_model_batched"] = 1 - run["items_per_s"] / raw["decode_and_model_batched"]
             print(f"  {json.dumps(run)}", flush=True)
     report = {
-        "command": "python bench/ingest.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python manage.py bench ingest " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),
         "model": args.model,
         "pictures": {"count": args.items, "size": args.picture_size, "format": "JPEG q90"},

@@ -1,12 +1,12 @@
 """Search through the HTTP API on a large collection: latency, and where it goes.
 
-    .venv/bin/python bench/search_http.py                      # 100k notes, ViT-B-32 shapes
-    .venv/bin/python bench/search_http.py --items 2000 --queries 10 --model demo   # a quick look
+    .venv/bin/python manage.py bench search-http                      # 100k notes, ViT-B-32 shapes
+    .venv/bin/python manage.py bench search-http --items 2000 --queries 10 --model demo   # a quick look
 
 It starts the product's stack (``bench/stack.py``: embedded PostgreSQL, gunicorn with one
 process and one thread, so requests do not queue behind each other), fills the active
 space with ``--items`` synthetic notes straight through SQL (clustered unit vectors, as in
-``bench_search``; words drawn from the demo concepts' English and Chinese names and a
+``manage.py bench search``; words drawn from the demo concepts' English and Chinese names and a
 filler vocabulary, indexed for BM25 like any note) and sends text queries one at a time:
 
 - distinct queries (the first time each is seen: the query encoder runs), then the same
@@ -36,29 +36,16 @@ from typing import Any
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.stack import machine, percentile, running_stack  # noqa: E402 - needs the repo on sys.path
+from bench import REPO, RESULTS_DIR
+from bench.stack import machine, percentile, running_stack
+from bench.weights import random_vit_b_32_checkpoint
 
 FILLER_WORDS = 3000
 WORDS_PER_NOTE = (8, 24)
 
 
-def _random_vit_b_32_checkpoint(folder: Path) -> Path:
-    """ViT-B-32 with seeded random weights, saved where OPEN_CLIP_PRETRAINED can name it."""
-    import open_clip
-    import torch
-
-    path = folder / "random-vit-b-32.pt"
-    if not path.exists():
-        torch.manual_seed(0)
-        torch.save(open_clip.create_model("ViT-B-32", pretrained=None).state_dict(), path)
-    return path
-
-
 def _vocabulary(rng: random.Random) -> list[str]:
-    from media_index.training.concepts import CONCEPTS
+    from media_index.synthetic.concepts import CONCEPTS
 
     words = [name for concept in CONCEPTS for name in (*concept.en, *concept.zh)]
     letters = "abcdefghijklmnopqrstuvwxyz"
@@ -68,7 +55,7 @@ def _vocabulary(rng: random.Random) -> list[str]:
 
 def queries(count: int) -> list[str]:
     """Distinct text queries: the evaluation sets' queries, then templated concept names."""
-    from media_index.training.concepts import CONCEPTS
+    from media_index.synthetic.concepts import CONCEPTS
 
     found: list[str] = []
     for name in ("demo-queries.jsonl", "notes-queries.jsonl"):
@@ -94,8 +81,8 @@ def fill(env: dict[str, str], items: int, seed: int = 0) -> dict[str, float]:
     from django.db import connection
     from pgvector.psycopg import register_vector
 
+    from bench.vectors import clustered_unit_vectors
     from media_index.embedding.registry import configured_model, get_embedder
-    from media_index.management.commands.bench_vectors import _clustered_unit_vectors
     from media_index.models import Item
     from media_index.services.lexical_index import lexical_index_items
     from media_index.services.spaces import space_ensure_active, space_index_ensure
@@ -124,8 +111,8 @@ def fill(env: dict[str, str], items: int, seed: int = 0) -> dict[str, float]:
                        "WHERE content_hash LIKE %s ORDER BY id", [f"bench-{seed}-%"])  # fmt: skip
         rows = cursor.fetchall()
         timings["items_seconds"] = time.perf_counter() - started
-        vectors = _clustered_unit_vectors(len(rows), space.dimension, clusters=max(len(rows) // 200, 10), seed=seed)
-        # Bulk load without the index, then build it once (as bench_search measured: far
+        vectors = clustered_unit_vectors(len(rows), space.dimension, clusters=max(len(rows) // 200, 10), seed=seed)
+        # Bulk load without the index, then build it once (as the search suite measured: far
         # faster than growing the graph row by row), in memory large enough for the graph.
         cursor.execute(f"DROP INDEX IF EXISTS {space.index_name}")
         started = time.perf_counter()
@@ -194,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=("vit-b-32-random", "demo"), default="vit-b-32-random")
     parser.add_argument("--modes", default="hybrid,dense")
     parser.add_argument("--state", type=Path, default=None, help="folder for the embedded servers (default: temporary)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "search-http.json")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "search-http.json")
     args = parser.parse_args(argv)
 
     modes = [mode for mode in args.modes.split(",") if mode]
@@ -205,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     models = Path(os.environ.get("MODEL_DIR", REPO / "var" / "models"))
     if args.model == "vit-b-32-random":
         models.mkdir(parents=True, exist_ok=True)
-        env |= {"OPEN_CLIP_MODEL": "ViT-B-32", "OPEN_CLIP_PRETRAINED": str(_random_vit_b_32_checkpoint(models))}
+        env |= {"OPEN_CLIP_MODEL": "ViT-B-32", "OPEN_CLIP_PRETRAINED": str(random_vit_b_32_checkpoint(models))}
     fill_timings: dict[str, float] = {}
 
     def prepare(run_env: dict[str, str]) -> None:
@@ -226,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             runs[mode]["cached"] = _pass(session, stack.base, mine, mode)
             print(f"{mode}: {json.dumps(runs[mode])}", flush=True)
     report = {
-        "command": "python bench/search_http.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python manage.py bench search-http " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),
         "items": args.items,
         "model": args.model,

@@ -28,10 +28,8 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import devstack  # noqa: E402 - needs the repo on sys.path
+import devstack
+from bench import REPO
 
 STARTUP_TIMEOUT = 120.0
 
@@ -70,8 +68,8 @@ def free_port() -> int:
 
 
 def _start(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    log = (log_dir / f"{name}.log").open("wb")
-    return subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with (log_dir / f"{name}.log").open("wb") as log:
+        return devstack.start_process(args, env, cwd=REPO, output=log)
 
 
 def start_worker(stack: Stack, name: str = "worker", env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -153,15 +151,18 @@ def running_stack(
                 if time.monotonic() > deadline or any(proc.poll() is not None for proc in processes):
                     raise RuntimeError(f"the web server did not come up; logs in {folder}")
                 time.sleep(0.5)
-            token = requests.post(f"{base}/api/v1/auth/token/", timeout=30, data={
-                "username": admin["username"], "password": admin["password"], "name": "benchmark"}).json()["token"]
+            token = requests.post(
+                f"{base}/api/v1/auth/token/",
+                timeout=30,
+                data={"username": admin["username"], "password": admin["password"], "name": "benchmark"},
+            ).json()["token"]
             stack = Stack(base, token, run_env, folder, processes)
             if worker:
                 start_worker(stack)
             yield stack
     finally:
         for proc in processes:
-            devstack._stop_process(proc, proc.args[2] if len(proc.args) > 2 else "child")
+            devstack.stop_process(proc, proc.args[2] if len(proc.args) > 2 else "child")
         if state is None:
             shutil.rmtree(folder, ignore_errors=True)
 

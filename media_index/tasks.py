@@ -6,6 +6,12 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
+from media_index.services.files import files_sweep_orphans
+from media_index.services.indexing import items_index, space_embed_items
+from media_index.services.indexing_queue import items_requeue_stale
+from media_index.services.query_pictures import query_pictures_expire
+from media_index.services.spaces import space_reindex_begin
+
 # Database and broker hiccups are worth retrying; anything else is a bug or a
 # permanent condition the service has already recorded on the items.
 TRANSIENT_ERRORS = (DatabaseError, InterfaceError, ConnectionError, TimeoutError)
@@ -28,24 +34,17 @@ BATCH_TASK_OPTIONS = {
 
 @shared_task(**BATCH_TASK_OPTIONS)
 def index_items(item_ids: list[int]) -> dict[str, list[int]]:
-    from media_index.services.indexing import items_index
-
     report = items_index(item_ids=item_ids, fill_batch=True)
     return {"ready": report.ready, "failed": report.failed, "skipped": report.skipped}
 
 
 @shared_task(acks_late=True)
 def requeue_stale_items() -> int:
-    from media_index.services.indexing_queue import items_requeue_stale
-
     return len(items_requeue_stale())
 
 
 @shared_task(acks_late=True)
 def sweep_orphan_files() -> int:
-    from media_index.services.files import files_sweep_orphans
-    from media_index.services.query_pictures import query_pictures_expire
-
     query_pictures_expire()
     return files_sweep_orphans(older_than_seconds=settings.ORPHAN_FILE_AGE_SECONDS)
 
@@ -53,8 +52,6 @@ def sweep_orphan_files() -> int:
 @shared_task(**BATCH_TASK_OPTIONS)
 def embed_into_space(space_id: int, item_ids: list[int]) -> int:
     """One batch of a re-index: embed ready items into a (building) space."""
-    from media_index.services.indexing import space_embed_items
-
     return space_embed_items(space_id=space_id, item_ids=item_ids)
 
 
@@ -62,7 +59,5 @@ def embed_into_space(space_id: int, item_ids: list[int]) -> int:
 def begin_reindex(backend: str, model_name: str, pretrained: str) -> int:
     """The admin's "re-index into another model": load it, create its space, queue every item;
     returns the new space's id."""
-    from media_index.services.spaces import space_reindex_begin
-
     space, _sent = space_reindex_begin(backend=backend, model_name=model_name, pretrained=pretrained)
     return space.pk

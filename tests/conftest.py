@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection
+
+from devstack import start_process, stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 WORKER_START_TIMEOUT_SECONDS = 90
@@ -57,13 +58,12 @@ def start_worker(
     """Start a real Celery worker process (own session, so its pool children can be killed
     with it) on the test database; returns (process, node name) once it answers a ping."""
     name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "searchsite", "worker", "--loglevel", "INFO",
-         "--concurrency", "1", "--hostname", name, "--without-gossip", "--without-mingle", *extra_args],
-        cwd=REPO, env=env or child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    log.close()  # the child holds its own descriptor
+    with log_path.open("wb") as log:
+        proc = start_process(
+            [sys.executable, "-m", "celery", "-A", "searchsite", "worker", "--loglevel", "INFO",
+             "--concurrency", "1", "--hostname", name, "--without-gossip", "--without-mingle", *extra_args],
+            env or child_env(), cwd=REPO, output=log,
+        )  # fmt: skip
     if wait:
         try:
             wait_for_worker(name, proc, WORKER_START_TIMEOUT_SECONDS)
@@ -71,20 +71,6 @@ def start_worker(
             stop_process(proc)
             raise RuntimeError(f"{error}; log:\n{log_path.read_text(errors='replace')[-3000:]}") from error
     return proc, name
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    """SIGTERM the process group, SIGKILL it if it lingers."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 @pytest.fixture

@@ -131,8 +131,8 @@ def test_match_levels_are_worded_in_chinese(page, demo_site) -> None:
 
 
 def test_a_picture_as_the_query_returns_puppy_pictures_first(page, demo_site, tmp_path) -> None:
-    from media_index.training.concepts import CONCEPTS
-    from media_index.training.render import render_picture
+    from media_index.synthetic.concepts import CONCEPTS
+    from media_index.synthetic.render import render_picture
 
     dog = next(concept for concept in CONCEPTS if concept.key == "dog")
     picture = tmp_path / "my-puppy.png"
@@ -228,8 +228,9 @@ def test_browsing_the_library_shows_a_grid_under_day_headers(browser, demo_site,
 
 def test_the_upload_page_shows_items_turning_ready_without_a_reload(browser, live_server, django_user_model,
                                                                      tmp_path) -> None:  # fmt: skip
+    from devstack import stop_process
     from searchsite.celery import app
-    from tests.conftest import start_worker, stop_process
+    from tests.conftest import start_worker
 
     app.control.purge()
     django_user_model.objects.create_user("uploader", password="a-long-password-1")

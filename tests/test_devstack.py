@@ -30,7 +30,7 @@ def _free_port() -> int:
 
 
 class Launcher:
-    """``python devstack.py run`` in the background, its output collected."""
+    """``python -m devstack run`` in the background, its output collected."""
 
     def __init__(self, state: Path, port: int) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
@@ -38,7 +38,7 @@ class Launcher:
         env["MEDIA_ROOT"] = str(state / "media")
         env["HEALTH_TOKEN"] = HEALTH_TOKEN
         self.proc = subprocess.Popen(
-            [sys.executable, "devstack.py", "run", "--port", str(port), "--state", str(state)],
+            [sys.executable, "-m", "devstack", "run", "--port", str(port), "--state", str(state)],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         self.lines: list[str] = []

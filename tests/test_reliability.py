@@ -24,10 +24,12 @@ import psutil
 import pytest
 from django.test import override_settings
 
+import devstack
+from devstack import stop_process
 from media_index.models import Item
 from media_index.services.uploads import item_create_image
 from tests import media
-from tests.conftest import REPO, child_env, start_worker, stop_process
+from tests.conftest import REPO, child_env, start_worker
 from tests.factories import api_key
 from tests.test_tasks import wait_until_settled
 
@@ -184,9 +186,6 @@ def _wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60)
 def test_uploads_while_the_broker_is_down_are_kept_and_indexed_when_it_is_back(
     transactional_db, django_user_model, tmp_path: Path
 ) -> None:
-    sys.path.insert(0, str(REPO))
-    import devstack
-
     owner = django_user_model.objects.create_user("broker-owner", password="pw")
     token = api_key(owner)
     broker_state = tmp_path / "broker"
@@ -196,11 +195,9 @@ def test_uploads_while_the_broker_is_down_are_kept_and_indexed_when_it_is_back(
     env = child_env(CELERY_BROKER_URL=broker_url, CELERY_BROKER_CONNECTION_TIMEOUT="1", **FAST_SWEEP)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    web_log = (tmp_path / "web.log").open("wb")
-    web = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=REPO, env=env, stdout=web_log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    with (tmp_path / "web.log").open("wb") as web_log:
+        web = devstack.start_process([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                                     env, cwd=REPO, output=web_log)  # fmt: skip
     # (it listens on that broker, which the test process's ping does not reach: wait for its log)
     worker, _ = start_worker(tmp_path / "worker.log", "--beat", "--schedule", str(tmp_path / "beat"), env=env,
                              wait=False)  # fmt: skip
@@ -251,6 +248,5 @@ def test_uploads_while_the_broker_is_down_are_kept_and_indexed_when_it_is_back(
     finally:
         stop_process(worker)
         stop_process(web)
-        web_log.close()
         if broker is not None:
             broker.__exit__(None, None, None)

@@ -121,13 +121,14 @@ def test_an_upload_is_indexed_while_a_reindex_waits_on_its_own_queue(transaction
     queue then builds the new space."""
     from django.core.management import call_command
 
+    from devstack import stop_process
     from media_index.models import EmbeddingSpace
     from media_index.services.demo import demo_user
     from media_index.services.indexing import items_index
     from media_index.services.spaces import space_progress
     from media_index.services.uploads import item_create_note
     from searchsite.celery import app
-    from tests.conftest import start_worker, stop_process
+    from tests.conftest import start_worker
     from tests.services.test_spaces import demo_pictures, perturbed_demo_checkpoint
 
     app.control.purge()

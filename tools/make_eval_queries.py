@@ -28,7 +28,7 @@ def main() -> None:
 
     django.setup()
     from media_index.services.demo import demo_note_name, demo_picture_name
-    from media_index.training.concepts import CONCEPTS
+    from media_index.synthetic.concepts import CONCEPTS
 
     for camera, name in ((False, "demo-mixed-queries.jsonl"), (True, "demo-camera-queries.jsonl")):
         lines = [

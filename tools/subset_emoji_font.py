@@ -1,4 +1,4 @@
-"""Rebuild media_index/training/fonts/NotoColorEmoji-subset.ttf from a full Noto Color Emoji.
+"""Rebuild media_index/synthetic/fonts/NotoColorEmoji-subset.ttf from a full Noto Color Emoji.
 
     pip install fonttools
     python tools/subset_emoji_font.py /path/to/NotoColorEmoji.ttf
@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # a standalone script run from a checkout, not an installed package
 
-from media_index.training.concepts import CONCEPTS  # noqa: E402
-from media_index.training.render import EMOJI_FONT_PATH  # noqa: E402
+from media_index.synthetic.concepts import CONCEPTS  # noqa: E402
+from media_index.synthetic.render import EMOJI_FONT_PATH  # noqa: E402
 
 
 def main(source: str) -> None:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 
@@ -125,6 +126,19 @@ def config_for(backend: str, *, model_name: str | None = None, pretrained: str |
     return ModelConfig(backend=entry.name, model_name=model_name or entry.default_model(),
                        pretrained=pretrained or entry.default_pretrained(), device=_device(settings.EMBEDDING_DEVICE),
                        runtime=runtime)  # fmt: skip
+
+
+class SpaceModel(Protocol):
+    """What names a space's model (an ``EmbeddingSpace`` row); the registry needs no model import."""
+
+    backend: str
+    model_name: str
+    pretrained: str
+
+
+def config_for_space(space: SpaceModel) -> ModelConfig:
+    """The model configuration that embeds into ``space`` (its items and its queries alike)."""
+    return config_for(space.backend, model_name=space.model_name, pretrained=space.pretrained)
 
 
 def configured_model() -> ModelConfig:

@@ -1,6 +1,6 @@
 """A query's vector in the searched space: words, a picture, or both.
 
-A query is always embedded by the model of the space it searches (``space_config``), so
+A query is always embedded by the model of the space it searches (``config_for_space``), so
 vectors of two spaces are never compared.
 """
 
@@ -13,11 +13,10 @@ import numpy as np
 from PIL import Image
 
 from media_index.embedding.base import ComposedEmbedder, Vectors
-from media_index.embedding.registry import ModelConfig, get_embedder
+from media_index.embedding.registry import ModelConfig, config_for_space, get_embedder
 from media_index.errors import InvalidInput
 from media_index.models import EmbeddingSpace
 from media_index.services.images import decode_query_image
-from media_index.services.spaces import space_config
 
 QUERY_MAX_CHARS = 1000
 QUERY_CACHE_SIZE = 1024
@@ -43,11 +42,11 @@ def embed_text_query(*, space: EmbeddingSpace, text: str) -> Vectors:
     text = normalize_words(text)
     if not text:
         raise InvalidInput("Type something to search for, or use a picture.")
-    embedder = get_embedder(space_config(space))
+    embedder = get_embedder(config_for_space(space))
     # A query longer than the model's limit would be cut by its tokenizer; say so instead.
     if embedder.count_tokens(text) > space.max_tokens:
         raise InvalidInput(f"The query is too long for this model ({space.max_tokens} tokens at most).")
-    return _cached_text_vector(space_config(space), text)
+    return _cached_text_vector(config_for_space(space), text)
 
 
 def embed_image_query(*, space: EmbeddingSpace, data: bytes) -> Vectors:
@@ -56,7 +55,7 @@ def embed_image_query(*, space: EmbeddingSpace, data: bytes) -> Vectors:
 
 def embed_decoded_query_image(*, space: EmbeddingSpace, image: Image.Image) -> Vectors:
     """A query picture already decoded (under ``decode_query_image``'s limits)."""
-    return get_embedder(space_config(space)).embed_images([image])[0]
+    return get_embedder(config_for_space(space)).embed_images([image])[0]
 
 
 def combine_queries(vectors: Sequence[Vectors]) -> Vectors:
@@ -70,7 +69,7 @@ def query_vector(*, space: EmbeddingSpace, words: str, image: bytes | None) -> V
     words together (Visualized BGE) composes them itself; otherwise the two vectors are
     averaged (normalised mean)."""
     if image is not None and words:
-        embedder = get_embedder(space_config(space))
+        embedder = get_embedder(config_for_space(space))
         if isinstance(embedder, ComposedEmbedder):
             embed_text_query(space=space, text=words)  # the same checks on the words (length, tokens)
             return embedder.embed_composed([decode_query_image(image)], [words])[0]

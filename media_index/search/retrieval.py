@@ -121,7 +121,7 @@ def _few_visible_items(where_sql: str, params: Sequence[object]) -> bool:
 
     HNSW walks the whole space's graph and drops what the filters exclude: when they keep
     a small share (one user's private items in a shared instance, a narrow date range),
-    even iterative scans miss true neighbours (bench_search, one owner's 2 % of 100k rows:
+    even iterative scans miss true neighbours (manage.py bench search, one owner's 2 % of 100k rows:
     recall@10 0.81 with relaxed iterative scans, 1.00 with an exact scan in 14 ms). An
     unfiltered small collection stays on HNSW, whose recall is near 1 there and which is
     faster. The count reads the item table only (small rows), and stops at the bound.

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models.functions import Coalesce
 from pgvector import SparseVector
 
-from media_index.embedding.registry import get_embedder
+from media_index.embedding.registry import config_for_space, get_embedder
 from media_index.errors import InvalidInput, NotFound
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.search.fusion import RankedList, fuse, fuse_calibrated, relevance_cutoff
@@ -27,7 +27,6 @@ from media_index.search.retrieval import MAX_RANKED_ITEMS, dense_hits_for_items,
 from media_index.search.types import MODES, Mode, QueryKind, SearchFilters, SearchHit, SearchResult
 from media_index.selectors import active_space, active_text_space
 from media_index.services.calibration import space_calibration
-from media_index.services.spaces import space_config
 from media_index.timing import timed
 
 
@@ -57,7 +56,7 @@ def _text_space_lists(
     space = active_text_space()
     if space is None or not text or filters.kind == Item.Kind.IMAGE:
         return []
-    embedder = get_embedder(space_config(space))
+    embedder = get_embedder(config_for_space(space))
     if embedder.count_tokens(text) > space.max_tokens:
         raise InvalidInput(f"The query is too long for the text model ({space.max_tokens} tokens at most).")
     dense, sparse = embedder.embed_texts_with_sparse([text])  # type: ignore[attr-defined]

@@ -11,11 +11,10 @@ import logging
 
 import numpy as np
 
-from media_index.embedding.registry import get_embedder
+from media_index.embedding.registry import config_for_space, get_embedder
 from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.search.calibration import ITEM_KINDS, ITEM_SAMPLE, Calibration, calibrate
-from media_index.services.spaces import space_config
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ def _ready_items(space: EmbeddingSpace) -> int:
 
 def space_calibrate(*, space: EmbeddingSpace) -> Calibration:
     """Compute and store ``space``'s calibration (a second or two: ~200 probes embedded)."""
-    embedder = get_embedder(space_config(space))
+    embedder = get_embedder(config_for_space(space))
     kinds = [Item.Kind.NOTE] if space.modality == EmbeddingSpace.Modality.TEXT else list(ITEM_KINDS)
     items = {kind: vectors for kind in kinds if len(vectors := _sample_vectors(space, kind))}
     image_text = space.modality == EmbeddingSpace.Modality.IMAGE_TEXT

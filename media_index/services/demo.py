@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from media_index.models import Item
 from media_index.services.indexing import items_index
 from media_index.services.uploads import item_create_image, item_create_note
+from media_index.synthetic.captions import note
+from media_index.synthetic.concepts import CONCEPTS
+from media_index.synthetic.render import render_picture
 
 DEMO_USERNAME = "demo"
 # Far from the training (0...) and evaluation (1_000_003) seeds.
@@ -69,10 +71,6 @@ def demo_collection_load(*, pictures: int = 300, notes: int = 60, seed: int = DE
 
     ``camera_names``: pictures are named like a phone's photos ("IMG_4707.png") and carry no
     title, so only their content can find them (the evaluation of meaning alone)."""
-    from media_index.training.captions import note
-    from media_index.training.concepts import CONCEPTS
-    from media_index.training.render import render_picture
-
     owner = demo_user()
     report = DemoLoadReport()
     rng = random.Random(seed)

@@ -89,7 +89,7 @@ def decode_image(data: bytes, *, min_side: int | None = None) -> Image.Image:
     largest 1/2, 1/4 or 1/8 scale that keeps both sides at least this long (libjpeg's DCT
     scaling). Nothing downstream needs more: the model sees 224-384 px and thumbnails
     are 384 px. A 12-megapixel photo then decodes, resizes and thumbnails several times
-    faster (bench/ingest.py), and an image query goes through the same path, so a
+    faster (manage.py bench ingest), and an image query goes through the same path, so a
     picture searched for finds its own stored vector.
     """
     info = inspect_image(io.BytesIO(data))

@@ -22,7 +22,7 @@ from pgvector import SparseVector
 from PIL import Image
 
 from media_index.embedding.base import Embedder, SparseTextEmbedder, Vectors
-from media_index.embedding.registry import configured_model, configured_text_model, get_embedder
+from media_index.embedding.registry import config_for_space, configured_model, configured_text_model, get_embedder
 from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.selectors import active_space, active_text_space
@@ -32,7 +32,7 @@ from media_index.services.files import files_delete_unreferenced
 from media_index.services.images import decode_image, make_thumbnail, upright_size
 from media_index.services.indexing_queue import item_mark_failed, items_claim, items_release
 from media_index.services.lexical_index import lexical_index_items
-from media_index.services.spaces import space_config, space_ensure_active
+from media_index.services.spaces import space_ensure_active
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,7 +94,7 @@ def _decode(items: Sequence[Item], report: IndexingReport) -> tuple[list[Item], 
 
 def _embedder_for(space: EmbeddingSpace) -> Embedder:
     """The model that embeds into ``space``; refuses weights that changed on disk."""
-    embedder = get_embedder(space_config(space))
+    embedder = get_embedder(config_for_space(space))
     if embedder.spec.checkpoint_sha256 != space.checkpoint_sha256:
         raise ApplicationError(
             f"The weights for {space} changed on disk (checksum differs); re-index into a new space."

@@ -54,7 +54,7 @@ def items_claim(item_ids: Sequence[int], fill_to: int = 0) -> list[Item]:
     ``fill_to``: also claim the oldest other pending items, up to that many in all. One
     upload sends one task with one id; while the worker is busy, the uploads behind it
     wait as separate one-item tasks. Taking them into the current batch embeds them
-    batched (about 2x the one-at-a-time rate on a CPU, bench/ingest.py) and their own
+    batched (about 2x the one-at-a-time rate on a CPU, manage.py bench ingest) and their own
     tasks, arriving later, find nothing left to do (a skip costs one query).
     """
     # A task's own items held "indexing" for longer than INDEXING_STALE_SECONDS belong to a

@@ -76,11 +76,6 @@ def space_activate(*, space: EmbeddingSpace) -> EmbeddingSpace:
     return space
 
 
-def space_config(space: EmbeddingSpace) -> ModelConfig:
-    """The model configuration that embeds into ``space`` (queries included)."""
-    return config_for(space.backend, model_name=space.model_name, pretrained=space.pretrained)
-
-
 def space_ensure_active(*, spec: SpaceSpec, modality: str = EmbeddingSpace.Modality.IMAGE_TEXT) -> EmbeddingSpace:
     """The active space of ``modality``; on a fresh install, the configured model's space becomes active."""
     active = active_space(modality=modality)

@@ -16,9 +16,9 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from .captions import caption
-from .concepts import Concept
-from .render import NOTO_MODEL_BACKGROUNDS, SpriteStyle, render_scene
+from media_index.synthetic.captions import caption
+from media_index.synthetic.concepts import Concept
+from media_index.synthetic.render import NOTO_MODEL_BACKGROUNDS, SpriteStyle, render_scene
 
 logger = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ import safetensors.torch
 import torch
 
 from media_index.embedding.model_configs import DEMO_MODEL_NAME, register_model_configs
+from media_index.synthetic.concepts import CONCEPTS, Concept
+from media_index.synthetic.render import HELD_OUT_BACKGROUNDS, TRAINING_BACKGROUNDS
 
-from .concepts import CONCEPTS, Concept
 from .corpus import corpus
 from .data import GeneratedPairs
 from .evaluate import HELD_OUT_SEED, evaluate_retrieval
-from .render import HELD_OUT_BACKGROUNDS, TRAINING_BACKGROUNDS
 from .train import Precision, Preprocess, Tokenizer, TrainResult, seed_everything, train
 
 logger = logging.getLogger(__name__)

@@ -14,9 +14,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .captions import note
-from .concepts import Concept
-from .render import NOTO_MODEL_BACKGROUNDS, SpriteStyle, render_scene
+from media_index.synthetic.captions import note
+from media_index.synthetic.concepts import Concept
+from media_index.synthetic.render import NOTO_MODEL_BACKGROUNDS, SpriteStyle, render_scene
+
 from .train import Preprocess, Tokenizer
 
 # Default held-out seed: far from the small seeds used for training pools.

@@ -243,7 +243,7 @@ IMAGE_DECODE_MIN_SIDE = env.int("IMAGE_DECODE_MIN_SIDE", default=384)
 # Set to the internal location that maps to MEDIA_ROOT, e.g. "/protected-media/"
 # with nginx "location /protected-media/ { internal; alias /data/media/; }".
 PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="")
-# Items per embedding batch; manage.py bench_embedding measures batched vs one-at-a-time.
+# Items per embedding batch; manage.py bench model measures batched vs one-at-a-time.
 INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
 # HNSW candidates per search (pgvector's hnsw.ef_search; its default is 40). manage.py
 # bench search, 512-d, recall@10: 0.999 at 100 on 10k rows; 0.933 at 100 and 0.988 at
@@ -270,7 +270,7 @@ SEARCH_CALIBRATION = env.bool("SEARCH_CALIBRATION", default=True)
 if SEARCH_FUSION not in ("calibrated", "rrf"):
     raise ImproperlyConfigured(f"SEARCH_FUSION must be calibrated or rrf, not {SEARCH_FUSION!r}.")
 # A worker's task also takes other pending uploads into its batch (up to the size above),
-# so a stream of single uploads is embedded in batches; bench/ingest.py measures both.
+# so a stream of single uploads is embedded in batches; manage.py bench ingest measures both.
 INDEXING_FILL_BATCHES = env.bool("INDEXING_FILL_BATCHES", default=True)
 # An item "indexing" for longer than this is assumed orphaned by a dead worker
 # and re-enqueued; well above the time one batch takes on a CPU.

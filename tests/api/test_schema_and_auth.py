@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 from django.urls import resolve
-
-from media_index.models import ApiToken
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
+
+from media_index.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from media_index.services.demo import CAMERA_FIRST_NUMBER, demo_collection_load
 from media_index.search.query import _cached_text_vector
+from media_index.services.demo import CAMERA_FIRST_NUMBER, demo_collection_load
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 DOG_WORDS = ("puppy", "dog", "小狗", "狗")
@@ -26,7 +26,7 @@ def demo() -> None:
 def shows_a_dog(hit: dict) -> bool:
     """A picture made for the dog concept (picture i shows concept i % 52 first), or a note
     whose own text is about dogs."""
-    from media_index.training.concepts import CONCEPTS
+    from media_index.synthetic.concepts import CONCEPTS
 
     if hit["kind"] == "image":
         index = int(hit["title"].split()[-1]) - CAMERA_FIRST_NUMBER  # "IMG 4707"
@@ -76,8 +76,8 @@ def test_kind_filter_keeps_only_notes(demo) -> None:
 
 
 def test_a_picture_finds_pictures_of_the_same_thing(demo) -> None:
-    from media_index.training.concepts import CONCEPTS_BY_KEY
-    from media_index.training.render import render_picture
+    from media_index.synthetic.concepts import CONCEPTS_BY_KEY
+    from media_index.synthetic.render import render_picture
 
     buffer = io.BytesIO()
     render_picture([CONCEPTS_BY_KEY["dog"]], seed=13_579, size=192).save(buffer, format="PNG")

@@ -16,10 +16,10 @@ from django.contrib.auth.models import AnonymousUser
 from media_index.embedding.bge_m3_backend import BgeM3Embedder, resolve_bge_m3
 from media_index.errors import ModelUnavailable
 from media_index.models import EmbeddingSpace, Item, Vector
-from media_index.services.demo import demo_user
-from media_index.services.indexing import items_index
 from media_index.search.service import _text_space_lists, search_by_query
 from media_index.search.types import SearchFilters
+from media_index.services.demo import demo_user
+from media_index.services.indexing import items_index
 from media_index.services.uploads import item_create_image, item_create_note
 from tests import media
 from tests.embedding.tiny_bge_m3 import build_tiny_bge_m3

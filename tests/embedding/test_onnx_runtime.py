@@ -10,8 +10,8 @@ from media_index.embedding.base import l2_normalize
 from media_index.embedding.open_clip_backend import OpenClipEmbedder
 from media_index.embedding.text_prefix import encode_text_prefix, eot_pooled_text_tower
 from media_index.embedding.weights import resolve_open_clip
-from media_index.training.concepts import CONCEPTS_BY_KEY
-from media_index.training.render import render_picture
+from media_index.synthetic.concepts import CONCEPTS_BY_KEY
+from media_index.synthetic.render import render_picture
 
 TEXTS = ["a cute puppy", "红色的汽车", "Max, our puppy, fell asleep on the sofa after his long walk."]
 LONG_TEXT = "Max, our puppy, fell asleep on the sofa after his long walk. " * 6  # over 77 tokens: cut

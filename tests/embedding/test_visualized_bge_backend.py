@@ -17,9 +17,9 @@ from django.contrib.auth.models import AnonymousUser
 from media_index.embedding.registry import ModelConfig, get_embedder
 from media_index.embedding.visualized_bge_backend import resolve_visualized_bge
 from media_index.errors import ModelUnavailable
+from media_index.search.service import search_by_query
 from media_index.services.demo import demo_user
 from media_index.services.indexing import items_index, space_embed_items
-from media_index.search.service import search_by_query
 from media_index.services.spaces import space_for_model
 from media_index.services.uploads import item_create_image, item_create_note
 from tests import media

@@ -15,8 +15,8 @@ from media_index.services.demo import demo_collection_load
 from media_index.services.evaluation import evaluate_queries, load_queries
 from media_index.services.indexing import space_embed_items
 from media_index.services.spaces import space_for_model
-from media_index.training.concepts import CONCEPTS
-from media_index.training.render import render_picture
+from media_index.synthetic.concepts import CONCEPTS
+from media_index.synthetic.render import render_picture
 from tests.conftest import REPO
 
 # transaction=True: creating the second space builds its HNSW index, which PostgreSQL refuses

@@ -14,11 +14,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 
 from media_index.models import Item, LexicalDocument
-from media_index.services.demo import SHOWCASE_NOTES_DIR
-from media_index.services.evaluation import evaluate_queries, load_queries
 from media_index.search.service import search_by_query
 from media_index.search.snippets import shown_hits
 from media_index.search.types import SearchFilters
+from media_index.services.demo import SHOWCASE_NOTES_DIR
+from media_index.services.evaluation import evaluate_queries, load_queries
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 QUERIES = SHOWCASE_NOTES_DIR.parent / "notes-queries.jsonl"

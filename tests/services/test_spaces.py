@@ -29,7 +29,6 @@ from media_index.services.spaces import (
     space_progress,
 )
 from media_index.services.uploads import item_create_image, item_create_note
-from tests import media
 from tests.test_tasks import wait_until_settled
 
 
@@ -63,8 +62,8 @@ def index_name_exists(name: str) -> bool:
 def demo_pictures(owner, count: int) -> list[Item]:  # noqa: ANN001
     import io
 
-    from media_index.training.concepts import CONCEPTS
-    from media_index.training.render import render_picture
+    from media_index.synthetic.concepts import CONCEPTS
+    from media_index.synthetic.render import render_picture
 
     items = []
     for index in range(count):

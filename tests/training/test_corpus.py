@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from media_index.training import openmoji
-from media_index.training.concepts import CONCEPTS
+from media_index.synthetic import openmoji
+from media_index.synthetic.concepts import CONCEPTS
+from media_index.synthetic.render import HELD_OUT_BACKGROUNDS, TRAINING_BACKGROUNDS, render_scene
 from media_index.training.corpus import corpus
-from media_index.training.render import HELD_OUT_BACKGROUNDS, TRAINING_BACKGROUNDS, render_scene
 
 
 @pytest.fixture(scope="module")

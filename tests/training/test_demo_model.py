@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from media_index.embedding.model_configs import DEMO_MODEL_NAME, register_model_configs
-from media_index.training.concepts import CONCEPTS, CONCEPTS_BY_KEY
+from media_index.synthetic.concepts import CONCEPTS, CONCEPTS_BY_KEY
+from media_index.synthetic.render import render_picture
 from media_index.training.data import GeneratedPairs
-from media_index.training.render import render_picture
 from media_index.training.train import contrastive_loss, train
 
 CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "demo-clip" / "demo-clip.safetensors"

@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the metrics as JSON only")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from media_index.training.concepts import CONCEPTS
+        from media_index.synthetic.concepts import CONCEPTS
         from media_index.training.demo import load_demo_model
         from media_index.training.evaluate import HELD_OUT_SEED, evaluate_retrieval
 

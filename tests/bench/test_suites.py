@@ -1,11 +1,15 @@
-"""The benchmark commands run end to end at a tiny size (full sizes are for docs/BENCHMARKS.md)."""
+"""The benchmark suites run end to end at a tiny size (full sizes are for docs/BENCHMARKS.md)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from django.core.management import call_command
+
+import bench.memory
+import bench.model
+import bench.search
+import bench.vectors
 
 
 @pytest.mark.slow
@@ -13,8 +17,8 @@ def test_bench_embedding_compares_runtimes_and_measures_quality(settings, tmp_pa
     settings.MODEL_DIR = tmp_path / "models"
     out = tmp_path / "embedding.json"
 
-    call_command("bench_embedding", "--images", "4", "--texts", "6", "--batch-size", "2",
-                 "--runtimes", "torch,onnx", "--full-padding", "--quality", "--out", str(out))  # fmt: skip
+    bench.model.main(["--images", "4", "--texts", "6", "--batch-size", "2",
+                 "--runtimes", "torch,onnx", "--full-padding", "--quality", "--out", str(out)])  # fmt: skip
 
     result = json.loads(out.read_text())
     torch_run, onnx_run = result["runs"]
@@ -35,7 +39,7 @@ def test_bench_embedding_compares_runtimes_and_measures_quality(settings, tmp_pa
 def test_bench_vectors_runs_on_a_small_table(tmp_path) -> None:
     out = tmp_path / "vectors.json"
 
-    call_command("bench_vectors", "--rows", "300", "--dim", "16", "--queries", "5", "--out", str(out))
+    bench.vectors.main(["--rows", "300", "--dim", "16", "--queries", "5", "--out", str(out)])
 
     result = json.loads(out.read_text())
     assert result and out.stat().st_size > 0
@@ -46,8 +50,8 @@ def test_bench_vectors_runs_on_a_small_table(tmp_path) -> None:
 def test_bench_search_sweeps_ef_and_compares_exact_filtered_and_faiss(tmp_path) -> None:
     out = tmp_path / "search.json"
 
-    call_command("bench_search", "--sizes", "600", "--dim", "16", "--queries", "5", "--ef", "10,40",
-                 "--out", str(out))  # fmt: skip
+    bench.search.main(["--sizes", "600", "--dim", "16", "--queries", "5", "--ef", "10,40",
+                 "--out", str(out)])  # fmt: skip
 
     row = json.loads(out.read_text())["sizes"]["600"]
     assert set(row["hnsw"]) == {"10", "40"} and row["exact"]["recall_at_10"] == 1.0
@@ -60,34 +64,7 @@ def test_bench_search_sweeps_ef_and_compares_exact_filtered_and_faiss(tmp_path) 
 def test_bench_memory_measures_fresh_processes(tmp_path) -> None:
     out = tmp_path / "memory.json"
 
-    call_command("bench_memory", "--runtimes", "torch", "--out", str(out))
+    bench.memory.main(["--runtimes", "torch", "--out", str(out)])
 
     run = json.loads(out.read_text())["runs"]["torch"]
     assert 30 < run["django"] < run["model_and_one_query"] <= run["after_batch_of_32_pictures"] * 1.05
-
-
-def test_bench_lists_its_suites_and_refuses_unknown_ones(capsys) -> None:
-    from django.core.management import CommandError
-
-    call_command("bench", "--list")
-
-    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
-    assert listed == {"model", "ingest", "search", "vectors", "search-http", "memory", "load"}
-    with pytest.raises(CommandError):
-        call_command("bench", "no-such-suite")
-
-
-@pytest.mark.slow
-def test_bench_runs_a_database_suite_on_embedded_servers_when_no_database_is_configured(
-    tmp_path, monkeypatch
-) -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    out = tmp_path / "search.json"
-
-    call_command("bench", "--state", str(tmp_path / "state"), "search", "--sizes", "400", "--dim", "8",
-                 "--queries", "4", "--ef", "40", "--exact-queries", "2", "--out", str(out))  # fmt: skip
-
-    row = json.loads(out.read_text())["sizes"]["400"]
-    assert row["exact"]["queries"] == 2 and row["hnsw"]["40"]["queries"] == 4
-    assert (tmp_path / "state" / "pgdata").is_dir()  # its own PostgreSQL, not the test session's

@@ -1,23 +1,20 @@
-"""Picture rendering and the datasets built on it (no model, no Django)."""
+"""Picture rendering from the shipped drawings and font subset (no model, no Django)."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from media_index.training.concepts import CONCEPTS, CONCEPTS_BY_KEY
-from media_index.training.data import CsvPairs, GeneratedPairs
-from media_index.training.render import EMOJI_FONT_PATH, emoji_glyph, render_picture
+from media_index.synthetic.concepts import CONCEPTS, CONCEPTS_BY_KEY
+from media_index.synthetic.render import EMOJI_FONT_PATH, emoji_glyph, render_picture
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/X11/fonts")
 RENDER_EVERY_GLYPH = (
-    "from media_index.training.concepts import CONCEPTS\n"
-    "from media_index.training.render import emoji_glyph, render_picture\n"
+    "from media_index.synthetic.concepts import CONCEPTS\n"
+    "from media_index.synthetic.render import emoji_glyph, render_picture\n"
     "glyphs = [emoji_glyph(e) for c in CONCEPTS for e in c.emoji]\n"
     "render_picture(list(CONCEPTS[:3]), seed=7, size=96)\n"
     "print('rendered', len(glyphs))\n"
@@ -78,29 +75,3 @@ def test_drawn_shapes_and_many_objects_render():
     # Three objects on a background: never a blank canvas, and no two seeds alike.
     assert all(len(picture.getcolors(96 * 96) or range(257)) > 16 for picture in pictures)
     assert len({picture.tobytes() for picture in pictures}) == len(pictures)
-
-
-def test_generated_pairs_are_deterministic_and_balanced():
-    first = GeneratedPairs(CONCEPTS, num_images=2 * len(CONCEPTS), seed=3, captions_per_image=2, progress=False)
-    second = GeneratedPairs(CONCEPTS, num_images=2 * len(CONCEPTS), seed=3, captions_per_image=2, progress=False)
-    assert len(first) == 4 * len(CONCEPTS)
-    assert np.array_equal(first.pixels, second.pixels)
-    assert [first[i][1] for i in range(len(first))] == [second[i][1] for i in range(len(second))]
-    # Every concept appears in the pool (picture i shows concept i % n first).
-    assert {scene[0].key for scene in first.scenes} == {concept.key for concept in CONCEPTS}
-    # The same picture comes back with different captions on later passes.
-    assert first[0][1] != first[len(first.scenes)][1] or first[0][1] != first[2 * len(first.scenes)][1]
-
-
-def test_csv_pairs_resolve_relative_paths_and_reject_bad_rows(tmp_path):
-    Image.new("RGB", (8, 8), "red").save(tmp_path / "red.png")
-    (tmp_path / "pairs.csv").write_text("image,caption\nred.png,a red square\n", encoding="utf-8")
-    image, text = CsvPairs(tmp_path / "pairs.csv")[0]
-    assert image.size == (8, 8) and text == "a red square"
-
-    (tmp_path / "missing.csv").write_text("image,caption\nnope.png,a caption\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="missing.csv:2: no image file"):
-        CsvPairs(tmp_path / "missing.csv")
-    (tmp_path / "header.csv").write_text("path,text\nred.png,x\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="missing column"):
-        CsvPairs(tmp_path / "header.csv")

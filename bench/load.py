@@ -1,7 +1,7 @@
 """Load test: concurrent searches while uploads are being indexed, against the real stack.
 
-    .venv/bin/python bench/load_test.py                     # 20 clients, 60 s, 200 uploads
-    .venv/bin/python bench/load_test.py --clients 4 --seconds 10 --uploads 20   # a quick look
+    .venv/bin/python manage.py bench load                     # 20 clients, 60 s, 200 uploads
+    .venv/bin/python manage.py bench load --clients 4 --seconds 10 --uploads 20   # a quick look
 
 It starts its own embedded PostgreSQL and Redis in a fresh folder (or uses DATABASE_URL /
 CELERY_BROKER_URL when set), the web app under gunicorn (the production server) and one
@@ -40,10 +40,8 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.stack import machine, percentile, running_stack, wait_ready  # noqa: E402 - needs the repo on sys.path
+from bench import RESULTS_DIR
+from bench.stack import machine, percentile, running_stack, wait_ready
 
 TEXT_QUERIES = (
     "cute puppy", "a red car", "kitten", "pizza", "birthday cake", "a rocket", "sunny beach", "snowman",
@@ -68,8 +66,8 @@ class Stats:
 
 
 def _picture(seed: int) -> bytes:
-    from media_index.training.concepts import CONCEPTS
-    from media_index.training.render import render_picture
+    from media_index.synthetic.concepts import CONCEPTS
+    from media_index.synthetic.render import render_picture
 
     rng = random.Random(seed)
     image = render_picture([rng.choice(CONCEPTS)], seed, size=256)
@@ -102,13 +100,15 @@ def _search_client(base: str, key: str, stats: Stats, stop: threading.Event, pic
             files = {"image": ("query.png", rng.choice(pictures), "image/png")}
             _call(session, stats, "search_image", "POST", f"{base}/api/v1/search/", files=files)
         else:
-            _call(session, stats, "search_text", "GET", f"{base}/api/v1/search/", params={"q": rng.choice(TEXT_QUERIES)})
+            _call(
+                session, stats, "search_text", "GET", f"{base}/api/v1/search/", params={"q": rng.choice(TEXT_QUERIES)}
+            )
         turn += 1
 
 
 def _uploader(base: str, key: str, stats: Stats, count: int, seconds: float, ids: list[int], seed: int) -> None:
-    from media_index.training.captions import note
-    from media_index.training.concepts import CONCEPTS
+    from media_index.synthetic.captions import note
+    from media_index.synthetic.concepts import CONCEPTS
 
     rng = random.Random(seed)
     session = requests.Session()
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle-timeout", type=float, default=600)
     parser.add_argument("--no-demo", action="store_true", help="skip loading the demo collection first")
     parser.add_argument("--state", type=Path, default=None, help="folder for the embedded servers (default: temporary)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "load.json")
     args = parser.parse_args(argv)
 
     with running_stack(state=args.state, web_workers=args.web_workers, web_threads=args.web_threads,
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         statuses, settle_seconds = wait_ready(stack, ids, args.settle_timeout)
 
     report = {
-        "command": "python bench/load_test.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python manage.py bench load " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),
         "clients": args.clients,
         "seconds": round(window, 1),

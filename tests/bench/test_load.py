@@ -14,14 +14,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_the_load_script_runs_its_own_stack_and_reports_zero_failures(tmp_path: Path) -> None:
+def test_the_load_suite_runs_its_own_stack_and_reports_zero_failures(tmp_path: Path) -> None:
     out = tmp_path / "load.json"
     # Its own embedded servers in a temporary folder, not the test session's.
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "MEDIA_ROOT")}  # fmt: skip
 
     run = subprocess.run(
-        [sys.executable, "bench/load_test.py", "--clients", "2", "--seconds", "3", "--uploads", "4", "--no-demo",
+        [sys.executable, "manage.py", "bench", "load", "--clients", "2", "--seconds", "3", "--uploads", "4", "--no-demo",
          "--out", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -4,14 +4,50 @@ import random
 
 import pytest
 
-from media_index.training.captions import caption, group_caption, note, short_caption
-from media_index.training.concepts import CONCEPTS, CONCEPTS_BY_KEY
+from media_index.synthetic.captions import caption, group_caption, note, short_caption
+from media_index.synthetic.concepts import CONCEPTS, CONCEPTS_BY_KEY
 
 REQUIRED = (
-    "dog", "cat", "car", "bicycle", "tree", "flower", "apple", "pizza", "cake", "house", "rocket", "fish",
-    "bird", "horse", "elephant", "banana", "coffee", "book", "guitar", "sun", "moon", "umbrella", "mountain",
-    "beach", "phone", "computer", "shoe", "ball", "baby", "ice_cream", "train", "airplane", "boat", "heart",
-    "star", "fire", "snowman", "ghost", "robot", "dinosaur",
+    "dog",
+    "cat",
+    "car",
+    "bicycle",
+    "tree",
+    "flower",
+    "apple",
+    "pizza",
+    "cake",
+    "house",
+    "rocket",
+    "fish",
+    "bird",
+    "horse",
+    "elephant",
+    "banana",
+    "coffee",
+    "book",
+    "guitar",
+    "sun",
+    "moon",
+    "umbrella",
+    "mountain",
+    "beach",
+    "phone",
+    "computer",
+    "shoe",
+    "ball",
+    "baby",
+    "ice_cream",
+    "train",
+    "airplane",
+    "boat",
+    "heart",
+    "star",
+    "fire",
+    "snowman",
+    "ghost",
+    "robot",
+    "dinosaur",
 )
 
 
@@ -60,7 +96,7 @@ def test_captions_are_deterministic_for_a_seed_and_mix_languages():
 
 
 def test_colour_captions_name_the_colour_the_picture_shows():
-    from media_index.training.render import render_scene
+    from media_index.synthetic.render import render_scene
 
     car = CONCEPTS_BY_KEY["car"]
     picture, colours = render_scene([car], seed=3, variants=[car.colours.index("red")])

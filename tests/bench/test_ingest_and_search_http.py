@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def _run(*args: str) -> None:
-    """Run a bench script; it starts its own embedded servers in a temporary folder, not the test session's."""
+    """Run a suite through the one entry point (``manage.py bench``); it starts its own embedded servers in a temporary folder, not the test session's."""
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "MEDIA_ROOT")}  # fmt: skip
     run = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
@@ -25,7 +25,19 @@ def _run(*args: str) -> None:
 def test_the_ingest_suite_compares_the_pipeline_with_the_raw_model(tmp_path: Path) -> None:
     out = tmp_path / "ingest.json"
 
-    _run("bench/ingest.py", "--items", "6", "--model", "demo", "--picture-size", "320x240", "--out", str(out))
+    _run(
+        "manage.py",
+        "bench",
+        "ingest",
+        "--items",
+        "6",
+        "--model",
+        "demo",
+        "--picture-size",
+        "320x240",
+        "--out",
+        str(out),
+    )
 
     report = json.loads(out.read_text())
     raw = report["raw_items_per_s"]
@@ -40,7 +52,7 @@ def test_the_ingest_suite_compares_the_pipeline_with_the_raw_model(tmp_path: Pat
 def test_the_http_search_suite_splits_server_time_into_stages(tmp_path: Path) -> None:
     out = tmp_path / "search-http.json"
 
-    _run("bench/search_http.py", "--items", "500", "--queries", "6", "--model", "demo", "--out", str(out))
+    _run("manage.py", "bench", "search-http", "--items", "500", "--queries", "6", "--model", "demo", "--out", str(out))
 
     report = json.loads(out.read_text())
     assert report["items"] == 500 and set(report["runs"]) == {"hybrid", "dense"}
