@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -118,17 +119,26 @@ class ItemAdmin(admin.ModelAdmin):
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             outcomes = items_create_from_files(
-                owner=request.user, files=form.cleaned_data["files"], visibility=form.cleaned_data["visibility"]
+                owner=request.user,
+                files=form.cleaned_data["files"],
+                visibility=form.cleaned_data["visibility"],
+                keep_location=form.cleaned_data["keep_location"],
             )
             created = sum(1 for outcome in outcomes if outcome.created)
             duplicates = sum(1 for outcome in outcomes if outcome.item and not outcome.created)
-            self.message_user(request, _("%(created)d new item(s) queued for indexing, %(dup)d already present.")
-                              % {"created": created, "dup": duplicates})
+            self.message_user(
+                request,
+                _("%(created)d new item(s) queued for indexing, %(dup)d already present.")
+                % {"created": created, "dup": duplicates},
+            )
             for outcome in outcomes:
                 if outcome.error:
                     # The admin capitalises messages: lead with words, not with the file name.
-                    self.message_user(request, _("Could not add %(name)s: %(reason)s")
-                                      % {"name": outcome.name, "reason": outcome.error}, level=messages.ERROR)
+                    self.message_user(
+                        request,
+                        _("Could not add %(name)s: %(reason)s") % {"name": outcome.name, "reason": outcome.error},
+                        level=messages.ERROR,
+                    )
             return HttpResponseRedirect(reverse("admin:media_index_item_changelist"))
         context = {
             **self.admin_site.each_context(request),
@@ -144,12 +154,23 @@ class ReindexForm(forms.Form):
     ``download_models`` fetched into MODEL_DIR), or name another one."""
 
     installed = forms.ChoiceField(label=_("Installed model"), required=False)
-    backend = forms.ChoiceField(label=_("or another: backend"), required=False,
-                                choices=[("", "—")] + [(backend.name, backend.label) for backend in BACKENDS.values()])
-    model = forms.CharField(label=_("model"), max_length=200, required=False,
-                            help_text=_("open_clip architecture (ViT-B-32) or a folder under MODEL_DIR"))
-    pretrained = forms.CharField(label=_("pretrained"), max_length=500, required=False,
-                                 help_text=_("open_clip tag or checkpoint path; empty for the backend's default"))
+    backend = forms.ChoiceField(
+        label=_("or another: backend"),
+        required=False,
+        choices=[("", "—")] + [(backend.name, backend.label) for backend in BACKENDS.values()],
+    )
+    model = forms.CharField(
+        label=_("model"),
+        max_length=200,
+        required=False,
+        help_text=_("open_clip architecture (ViT-B-32) or a folder under MODEL_DIR"),
+    )
+    pretrained = forms.CharField(
+        label=_("pretrained"),
+        max_length=500,
+        required=False,
+        help_text=_("open_clip tag or checkpoint path; empty for the backend's default"),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -166,12 +187,24 @@ class ReindexForm(forms.Form):
         return data
 
 
+# A re-index requested this long ago whose space has not appeared yet is still awaited by
+# the change list (the worker may be loading a large model).
+REINDEX_WAIT_SECONDS = 300
+REINDEX_REQUESTED = "media_index_reindex_requested"
+
+
+def _progress_text(done: int, total: int) -> str:
+    text = _("%(done)s of %(total)s") % {"done": f"{done:,}", "total": f"{total:,}"}
+    return text if done >= total else f"{text} ({100 * done // max(total, 1)}%)"
+
+
 @admin.register(EmbeddingSpace)
 class EmbeddingSpaceAdmin(admin.ModelAdmin):
     """Spaces with their progress; re-index into a new model, activate, continue, drop."""
 
-    list_display = ("id", "backend", "model_name", "pretrained", "modality", "dimension", "is_active",
-                    "is_building", "progress", "vector_count", "created_at")  # fmt: skip
+    # The progress bar early in the row: a long checkpoint path must not push it off screen.
+    list_display = ("id", "backend", "model_name", "short_pretrained", "progress", "is_active", "is_building",
+                    "modality", "dimension", "vector_count", "created_at")  # fmt: skip
     readonly_fields = ("backend", "model_name", "pretrained", "checkpoint_sha256", "dimension", "metric",
                        "normalized", "max_tokens", "modality", "is_active", "is_building", "calibration_table",
                        "created_at")  # fmt: skip
@@ -182,10 +215,24 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[EmbeddingSpace]:
         return space_list_with_counts()
 
+    @admin.display(description=_("pretrained"), ordering="pretrained")
+    def short_pretrained(self, space: EmbeddingSpace) -> str:
+        """A checkpoint path by its file name (the whole path on hover)."""
+        name = space.pretrained.rsplit("/", 1)[-1]
+        return format_html('<span title="{}">{}</span>', space.pretrained, name) if name != space.pretrained else name
+
     @admin.display(description=_("items embedded"))
     def progress(self, space: EmbeddingSpace) -> str:
+        """A bar with items done / total; static/js/admin-progress.js refreshes it from
+        ``progress_view`` while the space is building and estimates the time left."""
         done, total = space_progress(space)
-        return f"{done} / {total}" + ("" if done >= total else f" ({100 * done // max(total, 1)}%)")
+        return format_html(
+            '<span class="space-progress" data-space="{}" data-building="{}">'
+            '<progress max="{}" value="{}" aria-label="{}"></progress> '
+            '<span class="count">{}</span> <span class="eta"></span></span>',
+            space.pk, "1" if space.is_building else "0", max(total, 1), done,
+            _("Items embedded into %(space)s") % {"space": space}, _progress_text(done, total),
+        )  # fmt: skip
 
     @admin.display(description=_("relevance calibration"))
     def calibration_table(self, space: EmbeddingSpace) -> str:
@@ -202,7 +249,11 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
         )  # fmt: skip
         return format_html(
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table><p>{}</p>",
-            _("query → item"), _("unrelated (median ± spread)"), _("relevant from"), _("strong from"), rows,
+            _("query → item"),
+            _("unrelated (median ± spread)"),
+            _("relevant from"),
+            _("strong from"),
+            rows,
             _("Cosine similarities, measured on %(n)d items.") % {"n": calibration.items},
         )
 
@@ -240,8 +291,34 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
             self.message_user(request, _("Dropped %(space)s (%(n)d vectors).") % {"space": name, "n": deleted})
 
     def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view(self.reindex_view)
-        return [path("reindex/", view, name="media_index_embeddingspace_reindex"), *super().get_urls()]
+        reindex, progress = (
+            self.admin_site.admin_view(self.reindex_view),
+            self.admin_site.admin_view(self.progress_view),
+        )
+        return [
+            path("reindex/", reindex, name="media_index_embeddingspace_reindex"),
+            path("progress/", progress, name="media_index_embeddingspace_progress"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        requested = request.session.get(REINDEX_REQUESTED) or {}
+        waiting = (time.time() - requested.get("at", 0) < REINDEX_WAIT_SECONDS
+                   and EmbeddingSpace.objects.count() <= requested.get("spaces", 0))  # fmt: skip
+        if requested and not waiting:
+            del request.session[REINDEX_REQUESTED]
+        return super().changelist_view(request, {**(extra_context or {}), "waiting_for_space": waiting})
+
+    def progress_view(self, request: HttpRequest) -> JsonResponse:
+        """Every space's items done / total, polled by the change list's progress bars."""
+        if not self.has_view_permission(request):
+            return JsonResponse({"detail": _("You may not view embedding spaces.")}, status=403)
+        spaces = []
+        for space in EmbeddingSpace.objects.order_by("pk"):
+            done, total = space_progress(space)
+            spaces.append({"id": space.pk, "done": done, "total": total, "building": space.is_building,
+                           "text": _progress_text(done, total)})  # fmt: skip
+        return JsonResponse({"spaces": spaces})
 
     def reindex_view(self, request: HttpRequest) -> HttpResponse:
         """Start a re-index into another model's space; the worker loads the model."""
@@ -252,6 +329,9 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
             data = form.cleaned_data
             # An empty "pretrained" takes the backend's default (services.spaces.space_reindex_begin).
             space_reindex_request(backend=data["backend"], model_name=data["model"], pretrained=data["pretrained"])
+            # The worker creates the space once it has loaded the model: until then the
+            # list has no row to show, and its script waits for one (see changelist_view).
+            request.session[REINDEX_REQUESTED] = {"at": time.time(), "spaces": EmbeddingSpace.objects.count()}
             self.message_user(request, _("Re-index queued: the worker loads the model, creates the space and "
                                          "embeds every item. Progress shows in this list."))  # fmt: skip
             return HttpResponseRedirect(reverse("admin:media_index_embeddingspace_changelist"))

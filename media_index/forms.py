@@ -84,29 +84,41 @@ class UploadForm(forms.Form):
         label=_("Files"),
         help_text=_("Pictures (JPEG, PNG, GIF, WebP, HEIC…), notes (.txt, .md) or a .zip of both."),
     )
-    visibility = forms.ChoiceField(label=_("Who can see them"), choices=Item.Visibility.choices,
-                                   initial=Item.Visibility.PRIVATE)
+    visibility = forms.ChoiceField(
+        label=_("Who can see them"), choices=Item.Visibility.choices, initial=Item.Visibility.PRIVATE
+    )
+    keep_location = forms.BooleanField(
+        label=_("Keep where photos were taken"), required=False,
+        help_text=_("Off: a photo's GPS location is removed from the stored file and not kept. On: it is kept, "
+                    "and shown to you alone (anyone who may see a picture may download its file)."),
+    )  # fmt: skip
 
 
 class NoteForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=300, required=False)
     text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 6}))
-    visibility = forms.ChoiceField(label=_("Who can see it"), choices=Item.Visibility.choices,
-                                   initial=Item.Visibility.PRIVATE)
+    visibility = forms.ChoiceField(
+        label=_("Who can see it"), choices=Item.Visibility.choices, initial=Item.Visibility.PRIVATE
+    )
 
 
 class SearchForm(forms.Form):
     """The search page's query string; every field optional so a bare "/" is valid."""
 
     q = forms.CharField(required=False, max_length=1000, label=_("Search"))
-    kind = forms.ChoiceField(required=False, label=_("Kind"),
-                             choices=[("", _("All")), ("image", _("Pictures")), ("note", _("Notes"))])
-    scope = forms.ChoiceField(required=False, label=_("Whose"),
-                              choices=[("all", _("Mine and public")), ("mine", _("Mine")), ("public", _("Public"))])
+    kind = forms.ChoiceField(
+        required=False, label=_("Kind"), choices=[("", _("All")), ("image", _("Pictures")), ("note", _("Notes"))]
+    )
+    scope = forms.ChoiceField(
+        required=False,
+        label=_("Whose"),
+        choices=[("all", _("Mine and public")), ("mine", _("Mine")), ("public", _("Public"))],
+    )
     date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
-    sort = forms.ChoiceField(required=False, label=_("Sort"),
-                             choices=[("relevance", _("Best match")), ("date", _("Newest"))])
+    sort = forms.ChoiceField(
+        required=False, label=_("Sort"), choices=[("relevance", _("Best match")), ("date", _("Newest"))]
+    )
     mode = forms.ChoiceField(required=False, label=_("Match"),
                              choices=[("", _("Meaning and words")), ("dense", _("Meaning only")),
                                       ("lexical", _("Exact words only"))])  # fmt: skip

@@ -100,7 +100,7 @@ class Item(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     # From the picture's EXIF: when it was taken (DateTimeOriginal, with its offset when
-    # given), the camera, and whether it carries a location (the coordinates are not kept).
+    # given), the camera, and whether it carried a location (its coordinates: opt-in, below).
     taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
     # The camera's UTC offset in minutes (OffsetTimeOriginal), so the photo shows the local
     # time it was taken (the database keeps instants, not offsets); None: not recorded.
@@ -109,6 +109,9 @@ class Item(models.Model):
     # know these columns.
     camera = models.CharField(_("camera"), max_length=200, blank=True, default="", db_default="")
     has_location = models.BooleanField(_("has a location"), default=False, db_default=False)
+    # Only when the owner asked to keep it at upload (services.uploads.item_create_image).
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
     visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.TextField(blank=True)
@@ -144,7 +147,9 @@ class Item(models.Model):
             return self.title or self.original_name
         first_line = self.note_text.strip().split("\n", 1)[0]
         # An untitled note is known by its first words.
-        return (first_line[:60] + "…") if len(first_line) > 60 else first_line or f"{self.get_kind_display()} #{self.pk}"
+        return (
+            (first_line[:60] + "…") if len(first_line) > 60 else first_line or f"{self.get_kind_display()} #{self.pk}"
+        )
 
     @property
     def indexed_text(self) -> str:

@@ -7,7 +7,7 @@ from datetime import date
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 from media_index.models import ApiToken, EmbeddingSpace, Item
 
@@ -65,12 +65,16 @@ def token_list_for_user(*, user_id: int) -> QuerySet[ApiToken]:
 
 
 def item_list_browse(
-    *, viewer: AbstractBaseUser | AnonymousUser, kind: str | None = None, scope: str = "all",
-    date_from: date | None = None, date_to: date | None = None,
+    *,
+    viewer: AbstractBaseUser | AnonymousUser,
+    kind: str | None = None,
+    scope: str = "all",
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> QuerySet[Item]:
     """The library without a query: what ``viewer`` may see (``scope``: "all", "mine",
     "public"), newest first by when it was taken (EXIF), else uploaded, each annotated
-    with ``shown_at`` and its ``day`` for grouping. Failed items are left out (they are
+    with ``shown_at`` and its ``month`` and ``day`` for grouping. Failed items are left out (they are
     in the owner's upload list, with their reason)."""
     items = item_list_visible_to(viewer=viewer)
     if scope == "mine":
@@ -84,7 +88,8 @@ def item_list_browse(
         items = items.filter(shown_at__date__gte=date_from)
     if date_to and date_to < date.max:
         items = items.filter(shown_at__date__lte=date_to)
-    return items.annotate(day=TruncDate("shown_at")).select_related("owner").order_by("-shown_at", "-pk")
+    return (items.annotate(day=TruncDate("shown_at"), month=TruncMonth("shown_at"))
+            .select_related("owner").order_by("-shown_at", "-pk"))  # fmt: skip
 
 
 def item_statuses_for_owner(*, owner_id: int, item_ids: list[int]) -> list[dict[str, object]]:

@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -58,6 +59,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 PAGE_SIZE = 24
 # Browsing shows more at once: pictures in a grid, grouped by day.
 BROWSE_PAGE_SIZE = 60
+# The longest "back to results" address an item page accepts (a search URL with filters).
+MAX_BACK_PATH = 2000
 # Weaker matches shown at most, after the relevant ones: the closest of what did not match.
 WEAKER_SHOWN = 48
 
@@ -85,6 +88,7 @@ def _render_results(request: HttpRequest, context: dict[str, Any], run: Callable
         "result": result, "page": page, "hits": shown_hits(page.object_list), "weaker_count": len(result.weaker),
         "weaker_hits": shown_hits(result.weaker[:WEAKER_SHOWN]) if show_weaker and on_last_page else [],
         "show_weaker": show_weaker, "on_last_page": on_last_page, "base_query": params.urlencode(), "searched": True,
+        "back_path": request.get_full_path(),
     })  # fmt: skip
     return render(request, "media_index/home.html", context)
 
@@ -96,7 +100,9 @@ def _browse(request: HttpRequest, context: dict[str, Any], data: dict[str, Any])
     page = Paginator(items, BROWSE_PAGE_SIZE).get_page(data["page"] or 1)
     params = request.GET.copy()
     params.pop("page", None)
-    context.update({"browsing": True, "page": page, "base_query": params.urlencode()})
+    context.update(
+        {"browsing": True, "page": page, "base_query": params.urlencode(), "back_path": request.get_full_path()}
+    )
     return render(request, "media_index/home.html", context)
 
 
@@ -186,10 +192,20 @@ def _visible_item(request: HttpRequest, pk: int) -> Item:
     return get_object_or_404(item_list_visible_to(viewer=request.user).select_related("owner"), pk=pk)
 
 
+def _back_path(request: HttpRequest) -> str:
+    """The results page an item was opened from (``?back=``), when it is a path on this
+    site; anything else (another site, a scheme, an overlong value) is ignored."""
+    back = request.GET.get("back", "")
+    if not back.startswith("/") or back.startswith(("//", "/\\")) or len(back) > MAX_BACK_PATH:
+        return ""
+    return back if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) else ""
+
+
 @require_safe
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = _visible_item(request, pk)
-    return render(request, "media_index/item_detail.html", {"item": item, "is_owner": item.owner_id == request.user.pk})
+    context = {"item": item, "is_owner": item.owner_id == request.user.pk, "back": _back_path(request)}
+    return render(request, "media_index/item_detail.html", context)
 
 
 @require_safe
@@ -278,7 +294,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         upload_form = UploadForm(request.POST, request.FILES, prefix="up")
         if upload_form.is_valid():
             outcomes = items_create_from_files(owner=request.user, files=upload_form.cleaned_data["files"],
-                                               visibility=upload_form.cleaned_data["visibility"])
+                                               visibility=upload_form.cleaned_data["visibility"],
+                                               keep_location=upload_form.cleaned_data["keep_location"])  # fmt: skip
             for outcome in outcomes:
                 if outcome.error:
                     messages.error(request, f"{outcome.name}: {outcome.error}")
@@ -291,9 +308,12 @@ def upload(request: HttpRequest) -> HttpResponse:
         note_form = NoteForm(request.POST, prefix="note")
         if note_form.is_valid():
             try:
-                _item, created = item_create_note(owner=request.user, text=note_form.cleaned_data["text"],
-                                                  title=note_form.cleaned_data["title"],
-                                                  visibility=note_form.cleaned_data["visibility"])
+                _item, created = item_create_note(
+                    owner=request.user,
+                    text=note_form.cleaned_data["text"],
+                    title=note_form.cleaned_data["title"],
+                    visibility=note_form.cleaned_data["visibility"],
+                )
             except InvalidInput as exc:
                 note_form.add_error("text", exc.message)
             else:

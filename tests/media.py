@@ -85,7 +85,7 @@ def huge_png() -> bytes:
 def jpeg_with_capture_metadata(taken: str = "2019:07:14 10:30:00", offset: str | None = "+02:00",
                                colour: str = "orange") -> bytes:  # fmt: skip
     """A JPEG whose EXIF says when it was taken (DateTimeOriginal, OffsetTimeOriginal), by
-    which camera, and where (a GPS block)."""
+    which camera, and where (a GPS block: 48°51'29.6"N 2°17'40.2"E, 48.858222, 2.2945)."""
     image = Image.open(io.BytesIO(image_bytes(colour, size=(96, 64), fmt="JPEG")))
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "Canon"
@@ -94,7 +94,9 @@ def jpeg_with_capture_metadata(taken: str = "2019:07:14 10:30:00", offset: str |
     details[ExifTags.Base.DateTimeOriginal] = taken
     if offset:
         details[ExifTags.Base.OffsetTimeOriginal] = offset
-    exif.get_ifd(ExifTags.IFD.GPSInfo)[1] = "N"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", (48.0, 51.0, 29.6)
+    gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", (2.0, 17.0, 40.2)
     out = io.BytesIO()
     image.save(out, format="JPEG", exif=exif.tobytes())
     return out.getvalue()

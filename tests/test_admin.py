@@ -85,7 +85,8 @@ def test_the_space_list_shows_progress_and_its_actions_check_what_they_do(staff_
     incomplete = staff_client.post(changelist, {"action": "activate", "_selected_action": [building.pk]}, follow=True)
     active_drop = staff_client.post(changelist, {"action": "drop", "_selected_action": [active.pk]}, follow=True)
 
-    assert "1 / 2 (50%)" in page and "2 / 2" in page
+    assert "1 of 2 (50%)" in page and "2 of 2" in page
+    assert f'data-space="{building.pk}" data-building="1"' in page and 'max="2" value="1"' in page
     assert "Re-index into another model" in page
     assert "still misses 1 item(s)" in incomplete.content.decode()
     assert "is active; activate another space" in active_drop.content.decode()
@@ -202,4 +203,50 @@ def test_the_admin_speaks_chinese_and_lists_items_with_thumbnails(staff_client) 
     items = staff_client.get("/admin/media_index/item/").content.decode()
 
     assert "条目" in index and "嵌入空间" in index and "媒体索引" in index
-    assert f'/admin/media_index/item/{picture.pk}/thumbnail/' in items and 'class="admin-thumb"' in items
+    assert f"/admin/media_index/item/{picture.pk}/thumbnail/" in items and 'class="admin-thumb"' in items
+
+
+def test_the_space_list_polls_its_progress_from_an_endpoint_staff_alone_may_read(
+    staff_client, django_user_model
+) -> None:
+    from django.test import Client
+
+    from media_index.models import EmbeddingSpace, Vector
+    from tests.factories import make_item, make_space, unit
+
+    owner = django_user_model.objects.get(username="staff")
+    active = make_space(name="a")
+    building = make_space(name="b", active=False)
+    EmbeddingSpace.objects.filter(pk=building.pk).update(is_building=True)
+    first = make_item(owner, active, [unit(1, 0)], title="first")
+    make_item(owner, active, [unit(0, 1)], title="second")
+    url = "/admin/media_index/embeddingspace/progress/"
+
+    before = {row["id"]: row for row in staff_client.get(url).json()["spaces"]}
+    Vector.objects.create(item=first, space=building, chunk=0, embedding=unit(1, 0))
+    after = {row["id"]: row for row in staff_client.get(url).json()["spaces"]}
+
+    assert (before[building.pk]["done"], before[building.pk]["total"], before[building.pk]["building"]) == (0, 2, True)
+    assert after[building.pk]["done"] == 1 and after[building.pk]["text"] == "1 of 2 (50%)"
+    assert after[active.pk] == {"id": active.pk, "done": 2, "total": 2, "building": False, "text": "2 of 2"}
+    # Not for anonymous visitors or people without staff access.
+    client = Client()
+    assert client.get(url).status_code == 302
+    django_user_model.objects.create_user("mallory", password="pw")
+    client.login(username="mallory", password="pw")
+    assert client.get(url).status_code == 302
+
+
+def test_a_requested_reindex_is_awaited_by_the_list_until_its_space_appears(staff_client) -> None:
+    from tests.factories import make_space
+
+    make_space(name="a")
+    changelist = "/admin/media_index/embeddingspace/"
+    assert 'data-waiting="0"' in staff_client.get(changelist).content.decode()
+
+    staff_client.post("/admin/media_index/embeddingspace/reindex/",
+                      {"backend": "open_clip", "model": "demo-clip", "pretrained": ""})  # fmt: skip
+
+    assert 'data-waiting="1"' in staff_client.get(changelist).content.decode()
+    make_space(name="b", active=False)  # the worker created the new space
+    assert 'data-waiting="0"' in staff_client.get(changelist).content.decode()

@@ -130,21 +130,40 @@ def test_match_levels_are_worded_in_chinese(page, demo_site) -> None:
     assert labels and set(labels) <= {"强匹配", "较好匹配"}, labels
 
 
-def test_a_picture_as_the_query_returns_puppy_pictures_first(page, demo_site, tmp_path) -> None:
+@pytest.mark.parametrize(("viewport", "locale"), [((1280, 800), "en-US"), ((390, 844), "zh-CN")],
+                         ids=["desktop-en", "phone-zh"])  # fmt: skip
+def test_a_picture_as_the_query_returns_puppy_pictures_first_and_can_be_refined(browser, demo_site, tmp_path,
+                                                                                viewport, locale) -> None:  # fmt: skip
     from media_index.synthetic.concepts import CONCEPTS
     from media_index.synthetic.render import render_picture
 
     dog = next(concept for concept in CONCEPTS if concept.key == "dog")
     picture = tmp_path / "my-puppy.png"
     render_picture([dog], seed=424242, size=192).save(picture)
+    width, height = viewport
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+    page = context.new_page()
     page.goto(demo_site + "/")
     page.set_input_files("#image-input", str(picture))  # the page submits on change
     page.wait_for_selector("#results")
 
     results = top_results(page)
-    page.screenshot(path=str(ARTIFACTS / "results-picture.png"), full_page=True)
+    shown = page.locator("#query-picture img").evaluate("img => img.complete && img.naturalWidth > 0")
+    link = page.url
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"results-picture-{width}x{height}.png"), full_page=True)
+    # Words refine the same picture; the address still names it.
+    page.fill("#refine input[name=q]", "on grass")
+    with page.expect_navigation():
+        page.press("#refine input[name=q]", "Enter")
+    page.wait_for_selector("#results")
+    refined_url, refined_shown = page.url, page.locator("#query-picture").is_visible()
+    context.close()
+
     pictures = [r for r in results if r["kind"] == "image"][:3]
     assert pictures and all(about_dogs(r) for r in pictures), results
+    assert shown and "iq=" in link
+    assert link.split("iq=")[1][:32] in refined_url and "q=on+grass" in refined_url and refined_shown
 
 
 def test_switching_to_chinese_changes_the_interface(page, demo_site) -> None:
@@ -270,8 +289,14 @@ def test_the_upload_page_shows_items_turning_ready_without_a_reload(browser, liv
     assert still_same_page
 
 
-def test_a_picture_opens_in_a_lightbox_with_arrows_esc_and_back(browser, demo_site) -> None:
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+VIEWPORTS = pytest.mark.parametrize(("viewport", "locale"), [((1280, 800), "en-US"), ((390, 844), "zh-CN")],
+                                    ids=["desktop-en", "phone-zh"])  # fmt: skip
+
+
+@VIEWPORTS
+def test_a_picture_opens_in_a_lightbox_with_arrows_esc_and_back(browser, demo_site, viewport, locale) -> None:
+    width, height = viewport
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
     page = context.new_page()
     page.goto(demo_site + "/?q=")
     results_url = page.url
@@ -281,9 +306,10 @@ def test_a_picture_opens_in_a_lightbox_with_arrows_esc_and_back(browser, demo_si
     first.locator("a.preview").click()
     page.wait_for_selector("#lightbox[open]")
     opened = (page.url, page.locator("#lightbox").get_attribute("data-item-id"),
-              page.locator("#lightbox-image").evaluate("img => img.complete && img.naturalWidth > 0"))
+              page.locator("#lightbox-image").evaluate("img => img.complete && img.naturalWidth > 0"))  # fmt: skip
+    image_box = page.locator("#lightbox-image").bounding_box()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "lightbox.png"))
+    page.screenshot(path=str(ARTIFACTS / f"lightbox-{width}x{height}.png"))
     page.keyboard.press("ArrowRight")
     after_arrow = page.locator("#lightbox").get_attribute("data-item-id")
     page.keyboard.press("Escape")
@@ -295,11 +321,116 @@ def test_a_picture_opens_in_a_lightbox_with_arrows_esc_and_back(browser, demo_si
     page.go_back()
     page.wait_for_selector("#lightbox:not([open])", state="attached")
     after_back = page.url
+
+    # A link to a picture in the lightbox, opened in another tab, shows it over its page,
+    # and Back closes it onto that page.
+    shared = context.new_page()
+    shared.goto(f"{results_url}#view-{after_arrow}")
+    shared.wait_for_selector("#lightbox[open]")
+    linked = shared.locator("#lightbox").get_attribute("data-item-id")
+    shared.go_back()
+    shared.wait_for_selector("#lightbox:not([open])", state="attached")
+    linked_closed_on = shared.url
     context.close()
 
     assert opened[0].endswith(f"#view-{first_id}") and opened[1] == first_id and opened[2]
+    assert image_box is not None and image_box["width"] <= width and image_box["height"] <= height
     assert after_arrow != first_id
     assert after_esc == results_url and after_back == results_url
+    assert linked == after_arrow and linked_closed_on == results_url
+
+
+@VIEWPORTS
+def test_the_library_loads_more_as_it_scrolls_and_an_item_leads_back_to_it(browser, demo_site, viewport,
+                                                                           locale) -> None:  # fmt: skip
+    from media_index.views import BROWSE_PAGE_SIZE
+
+    width, height = viewport
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(demo_site + "/?q=")
+    browse_url = page.url
+    page.evaluate("window.sameDocument = true")
+    first_count = page.locator("#browse li.result").count()
+
+    # Scrolled to the end: the next page joins this one (no navigation), in the same groups.
+    page.locator("#load-more").scroll_into_view_if_needed()
+    # (No wait_for_function: it evaluates strings, which the site's policy forbids; this
+    # test keeps the policy on, so browse.js is checked under it too.)
+    page.locator("#browse li.result").nth(BROWSE_PAGE_SIZE).wait_for(timeout=30_000)
+    page.wait_for_selector("#load-more[aria-busy]", state="detached")
+    grown = page.locator("#browse li.result").count()
+    months = page.locator("#browse section.month").evaluate_all("sections => sections.map(s => s.dataset.month)")
+    days = page.locator("#browse div.day").evaluate_all("days => days.map(d => d.dataset.day)")
+    ids = page.locator("#browse li.result").evaluate_all("cards => cards.map(c => c.dataset.itemId)")
+    same_document = page.evaluate("window.sameDocument === true")
+    month_headers = page.locator(".month-header").all_inner_texts()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"browse-loaded-more-{width}x{height}.png"))
+
+    # An item's page offers the way back to exactly this library view.
+    with page.expect_navigation():
+        page.locator("#browse li.result a.title").first.click()
+    with page.expect_navigation():
+        page.click("#back-to-results")
+    back_url = page.url
+    context.close()
+
+    assert first_count == BROWSE_PAGE_SIZE and grown > first_count
+    assert len(months) == len(set(months)) and len(days) == len(set(days)), (months, days)
+    assert len(ids) == len(set(ids))  # no card twice
+    assert same_document
+    assert month_headers and all(header.strip() for header in month_headers)
+    assert back_url == browse_url
+
+
+def test_the_admins_reindex_bar_moves_while_the_worker_embeds(browser, live_server, django_user_model,
+                                                              tmp_path) -> None:  # fmt: skip
+    from devstack import stop_process
+    from media_index.services.demo import demo_collection_load
+    from media_index.services.spaces import space_reindex_begin
+    from searchsite.celery import app
+    from tests.conftest import start_worker
+    from tests.services.test_spaces import perturbed_demo_checkpoint
+
+    app.control.purge()
+    demo_collection_load(pictures=120, notes=8, index_now=True)
+    django_user_model.objects.create_superuser("admin", password="a-long-password-1")
+    # The re-index into another checkpoint is queued, one item a task (so that it lasts a
+    # few polls), before any worker runs.
+    space, sent = space_reindex_begin(backend="open_clip", model_name="demo-clip",
+                                      pretrained=str(perturbed_demo_checkpoint(tmp_path)), batch_size=1)  # fmt: skip
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/admin/login/?next=/admin/media_index/embeddingspace/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "a-long-password-1")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    bar = f'.space-progress[data-space="{space.pk}"] progress'
+    page.wait_for_selector(bar)
+    at_start = page.eval_on_selector(bar, "bar => [bar.value, bar.max]")
+    page.evaluate("window.sameDocument = true")
+
+    worker, _ = start_worker(tmp_path / "worker.log")
+    try:
+        page.wait_for_function(f"(bar => bar.value > 0 && bar.value < bar.max)(document.querySelector('{bar}'))",
+                               timeout=120_000)  # fmt: skip
+        midway = page.eval_on_selector(bar, "bar => [bar.value, bar.max]")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "admin-reindex-progress.png"))
+        page.wait_for_function(f"(bar => bar.value === bar.max)(document.querySelector('{bar}'))", timeout=180_000)
+        eta = page.inner_text(f'.space-progress[data-space="{space.pk}"] .eta')
+        count = page.inner_text(f'.space-progress[data-space="{space.pk}"] .count')
+        same_document = page.evaluate("window.sameDocument === true")
+    finally:
+        stop_process(worker)
+        context.close()
+
+    assert at_start == [0, sent]
+    assert 0 < midway[0] < midway[1] == sent
+    assert count == f"{sent} of {sent}" and eta == "complete"
+    assert same_document
 
 
 def test_on_a_phone_the_first_result_is_on_the_first_screen_and_the_notice_can_go(browser, demo_site) -> None:

@@ -101,7 +101,7 @@ def test_an_empty_query_browses_the_library_newest_first_by_day(client, alice, d
     assert page.count('class="day-header"') == 2
     assert page.index(f'data-item-id="{mine.pk}"') < page.index(f'data-item-id="{public.pk}"')
     assert f'data-item-id="{hidden.pk}"' not in page and "private diary" not in page
-    assert 'data-item-id=' not in pictures_only
+    assert "data-item-id=" not in pictures_only
     assert f'data-item-id="{public.pk}"' in public_only and f'data-item-id="{mine.pk}"' not in public_only
 
 
@@ -320,3 +320,89 @@ def test_the_library_pages_with_plain_links(client, alice) -> None:
     assert first.count("data-item-id=") == BROWSE_PAGE_SIZE
     assert 'id="next-page">Older</a>' in first and "page=2" in first
     assert second.count("data-item-id=") == 3 and ">Newer</a>" in second
+
+
+def test_the_library_groups_by_month_then_day(client, alice) -> None:
+    from media_index.services.uploads import item_create_image
+
+    photo, _ = item_create_image(owner=alice, data=media.jpeg_with_capture_metadata(), filename="IMG_0001.jpg")
+    note = item_create_note(owner=alice, text="written today")[0]
+    client.force_login(alice)
+
+    english = client.get("/?q=", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get("/?q=", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert english.count('class="month-header"') == 2 and english.count('class="day-header"') == 2
+    assert ">July 2019</h3>" in english and ">14 Jul 2019</h4>" in english
+    assert ">2019年7月</h3>" in chinese and ">2019年7月14日</h4>" in chinese
+    assert english.index(f'data-item-id="{note.pk}"') < english.index(f'data-item-id="{photo.pk}"')
+    assert 'data-month="2019-07"' in english and 'data-day="2019-07-14"' in english
+
+
+def test_an_item_page_leads_back_to_the_results_it_was_opened_from_and_nowhere_else(client, alice) -> None:
+    from urllib.parse import quote
+
+    note = item_create_note(owner=alice, text="a recipe for pancakes", visibility="public")[0]
+    client.force_login(alice)
+
+    library = client.get("/?q=&kind=note").content.decode()
+    assert f'href="/items/{note.pk}/?back=%2F%3Fq%3D%26kind%3Dnote"' in library
+
+    def back_link(back: str) -> str:
+        page = client.get(f"/items/{note.pk}/?back={quote(back, safe='')}").content.decode()
+        return page.split('id="back-to-results"')[0].rsplit('href="', 1)[1].split('"')[0]
+
+    assert back_link("/?q=&kind=note") == "/?q=&amp;kind=note"
+    for hostile in (
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "javascript:alert(1)",
+        "/" + "a" * 3000,
+    ):
+        assert back_link(hostile) == "/", hostile
+
+
+def test_a_photos_location_is_kept_only_when_asked_and_shown_to_its_owner_alone(
+    client, alice, django_user_model
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    from media_index.services.images import photo_metadata
+    from tests.factories import api_key
+
+    photo = media.jpeg_with_capture_metadata()
+    client.force_login(alice)
+    # The upload page: once without, once with "keep where photos were taken" (another photo).
+    client.post("/upload/", {"up-files": [SimpleUploadedFile("a.jpg", photo, "image/jpeg")],
+                             "up-visibility": "public"})  # fmt: skip
+    kept_photo = media.jpeg_with_capture_metadata(colour="purple")
+    client.post("/upload/", {"up-files": [SimpleUploadedFile("b.jpg", kept_photo, "image/jpeg")],
+                             "up-visibility": "public", "up-keep_location": "on"})  # fmt: skip
+    removed, kept = Item.objects.get(original_name="a.jpg"), Item.objects.get(original_name="b.jpg")
+
+    with removed.original.open("rb") as handle:
+        stored = handle.read()
+    assert removed.has_location and removed.latitude is None and not photo_metadata(stored).has_location
+    assert photo_metadata(stored).taken_at == photo_metadata(photo).taken_at  # the date stays
+    with kept.original.open("rb") as handle:
+        assert handle.read() == kept_photo  # kept as uploaded
+    assert (kept.latitude, kept.longitude) == (48.858222, 2.2945)
+
+    own_page = client.get(f"/items/{kept.pk}/").content.decode()
+    assert 'id="location"' in own_page and "48.85822, 2.29450" in own_page
+    assert "removed at upload" in client.get(f"/items/{removed.pk}/").content.decode()
+    bob = django_user_model.objects.create_user("bob", password="pw")
+    client.force_login(bob)
+    assert 'id="location"' not in client.get(f"/items/{kept.pk}/").content.decode()
+
+    owner_api, other_api = APIClient(), APIClient()
+    owner_api.credentials(HTTP_AUTHORIZATION=f"Token {api_key(alice)}")
+    other_api.credentials(HTTP_AUTHORIZATION=f"Token {api_key(bob)}")
+    assert owner_api.get(f"/api/v1/items/{kept.pk}/").json()["location"] == {"latitude": 48.858222, "longitude": 2.2945}
+    assert other_api.get(f"/api/v1/items/{kept.pk}/").json()["location"] is None
+    assert owner_api.get(f"/api/v1/items/{removed.pk}/").json()["location"] is None
+    created = owner_api.post("/api/v1/items/", {"file": SimpleUploadedFile("c.jpg", media.jpeg_with_capture_metadata(
+        colour="teal"), "image/jpeg"), "keep_location": "true"}, format="multipart").json()  # fmt: skip
+    assert created["location"] == {"latitude": 48.858222, "longitude": 2.2945} and created["has_location"]

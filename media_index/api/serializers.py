@@ -26,9 +26,21 @@ class ItemSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "title", "note_text", "original_name", "mime_type", "byte_size", "width", "height",
             "visibility", "status", "failure_reason", "owner", "created_at", "indexed_at", "taken_at", "camera",
-            "has_location",
+            "has_location", "location",
         ]  # fmt: skip
         read_only_fields = fields
+
+    location = serializers.SerializerMethodField(
+        help_text="Where the photo was taken ({latitude, longitude} in degrees): only for its owner, and only when "
+                  "it was uploaded with keep_location; null otherwise."
+    )  # fmt: skip
+
+    def get_location(self, item: Item) -> dict[str, float] | None:
+        request = self.context.get("request")
+        owner = request is not None and request.user.is_authenticated and request.user.pk == item.owner_id
+        if not owner or item.latitude is None or item.longitude is None:
+            return None
+        return {"latitude": item.latitude, "longitude": item.longitude}
 
 
 class ItemCreateSerializer(serializers.Serializer):
@@ -36,6 +48,10 @@ class ItemCreateSerializer(serializers.Serializer):
     text = serializers.CharField(required=False, trim_whitespace=False, help_text="Note text (instead of a file).")
     title = serializers.CharField(required=False, allow_blank=True, max_length=300)
     visibility = serializers.ChoiceField(choices=Item.Visibility.choices, default=Item.Visibility.PRIVATE)
+    keep_location = serializers.BooleanField(
+        default=False, help_text="Keep a photo's GPS location (stored, shown to its owner only). By default it is "
+                                 "removed from the stored file and not kept.",
+    )  # fmt: skip
 
     def validate(self, attrs: dict) -> dict:
         if bool(attrs.get("file")) == bool(attrs.get("text")):
@@ -99,8 +115,11 @@ class SpaceStatusSerializer(serializers.ModelSerializer):
         if space.pk not in cache:
             request = self.context.get("request")
             # Staff see the totals; everyone else what they may see (as the counts).
-            among = None if request is not None and request.user.is_staff else item_list_visible_to(
-                viewer=request.user if request is not None else AnonymousUser())
+            among = (
+                None
+                if request is not None and request.user.is_staff
+                else item_list_visible_to(viewer=request.user if request is not None else AnonymousUser())
+            )
             cache[space.pk] = space_progress(space, among=among)
         return cache[space.pk]
 
@@ -155,8 +174,10 @@ class SearchHitSerializer(serializers.Serializer):
     highlights = serializers.SerializerMethodField(
         help_text="[start, end) character offsets in snippet of the query's words (lexical matches)."
     )
-    score = serializers.FloatField(help_text="What the list is ordered by: the calibrated relevance when the space "
-                                   "is calibrated (else cosine, BM25 or the fused rank score; see mode).")
+    score = serializers.FloatField(
+        help_text="What the list is ordered by: the calibrated relevance when the space "
+        "is calibrated (else cosine, BM25 or the fused rank score; see mode)."
+    )
     relevance = serializers.FloatField(
         allow_null=True,
         help_text="Calibrated relevance, comparable between pictures and notes: 0 is the line between relevant and "

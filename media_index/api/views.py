@@ -172,7 +172,9 @@ class ItemListCreateView(APIView):
         limit = _bounded_int(request.query_params.get("limit"), "limit", ITEM_PAGE_MAX, low=1, high=ITEM_PAGE_MAX)
         offset = _bounded_int(request.query_params.get("offset"), "offset", 0, low=0, high=10**9)
         total = items.count()
-        response = Response(ItemSerializer(items[offset : offset + limit], many=True).data)
+        response = Response(
+            ItemSerializer(items[offset : offset + limit], many=True, context={"request": request}).data
+        )
         response["X-Total-Count"] = str(total)
         if offset + limit < total:
             params = request.query_params.copy()
@@ -192,12 +194,15 @@ class ItemListCreateView(APIView):
             )
         else:
             outcomes = items_create_from_files(owner=request.user, files=[data["file"]], visibility=data["visibility"],
-                                               expand_zips=False)  # fmt: skip
+                                               expand_zips=False, keep_location=data["keep_location"])  # fmt: skip
             outcome = outcomes[0]
             if outcome.error or outcome.item is None:
                 raise InvalidInput(outcome.error or "The file could not be added.")
             item, created = outcome.item, outcome.created
-        return Response(ItemSerializer(item).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            ItemSerializer(item, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class ItemDetailView(APIView):
@@ -208,7 +213,7 @@ class ItemDetailView(APIView):
     @extend_schema(responses=ItemSerializer)
     def get(self, request: Request, pk: int) -> Response:
         item = get_object_or_404(item_list_visible_to(viewer=request.user), pk=pk)
-        return Response(ItemSerializer(item).data)
+        return Response(ItemSerializer(item, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:

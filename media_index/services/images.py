@@ -52,7 +52,9 @@ def inspect_image(stream: IO[bytes]) -> ImageInfo:
     except Image.DecompressionBombError as exc:
         raise InvalidInput(_bomb_message()) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise InvalidInput("The file is not a picture in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC, AVIF).") from exc
+        raise InvalidInput(
+            "The file is not a picture in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC, AVIF)."
+        ) from exc
     finally:
         stream.seek(0)
     if fmt not in ACCEPTED_FORMATS:
@@ -193,11 +195,26 @@ class PhotoMetadata:
     taken_offset: int | None = None
     camera: str = ""
     has_location: bool = False
+    # Degrees (north and east positive); read always, stored only when the owner opts in.
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def _exif_text(value: object) -> str:
     text = value.decode(errors="replace") if isinstance(value, bytes) else str(value or "")
     return text.replace("\x00", "").strip()
+
+
+def _gps_degrees(gps: dict, value_tag: int, ref_tag: int, negative: str, limit: float) -> float | None:
+    """One GPS coordinate in degrees from EXIF's (degrees, minutes, seconds) rationals."""
+    try:
+        degrees, minutes, seconds = (float(part) for part in gps[value_tag])
+        value = degrees + minutes / 60 + seconds / 3600
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if _exif_text(gps.get(ref_tag)).upper() == negative:
+        value = -value
+    return round(value, 6) if abs(value) <= limit else None
 
 
 def photo_metadata(data: bytes) -> PhotoMetadata:
@@ -234,5 +251,46 @@ def photo_metadata(data: bytes) -> PhotoMetadata:
     if taken_at is not None and offset:
         delta = taken_at.utcoffset()
         offset_minutes = int(delta.total_seconds() // 60) if delta is not None else None
+    latitude = _gps_degrees(gps, ExifTags.GPS.GPSLatitude, ExifTags.GPS.GPSLatitudeRef, "S", 90)
+    longitude = _gps_degrees(gps, ExifTags.GPS.GPSLongitude, ExifTags.GPS.GPSLongitudeRef, "W", 180)
+    located = latitude is not None and longitude is not None
     return PhotoMetadata(taken_at=taken_at, taken_offset=offset_minutes, camera=camera[:200],
-                         has_location=bool(gps))  # fmt: skip
+                         has_location=bool(gps), latitude=latitude if located else None,
+                         longitude=longitude if located else None)  # fmt: skip
+
+
+JPEG_SOI, JPEG_SOS, JPEG_APP1 = b"\xff\xd8", 0xDA, 0xE1
+EXIF_HEADER = b"Exif\x00\x00"
+
+
+def jpeg_without_location(data: bytes) -> bytes:
+    """The JPEG with the GPS block removed from its EXIF, every other byte (the picture
+    itself, the capture date, the camera) kept: what is stored when the owner did not ask
+    to keep the location, since anyone who may see a picture may download its original.
+    Not a JPEG, or no GPS block: ``data`` unchanged."""
+    if not data.startswith(JPEG_SOI):
+        return data
+    position = 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == JPEG_SOS:
+            break
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        segment = data[position + 4 : position + 2 + length]
+        if marker == JPEG_APP1 and segment.startswith(EXIF_HEADER):
+            exif = Image.Exif()
+            exif.load(segment[len(EXIF_HEADER) :])
+            if ExifTags.IFD.GPSInfo not in exif:
+                return data
+            # Load the sub-IFDs that stay, so that they are written back with IFD0.
+            for ifd in (ExifTags.IFD.Exif, ExifTags.IFD.Interop):
+                if ifd in exif:
+                    exif.get_ifd(ifd)
+            del exif[ExifTags.IFD.GPSInfo]
+            body = EXIF_HEADER + exif.tobytes()
+            if len(body) + 2 > 0xFFFF:
+                return data
+            replaced = b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body
+            return data[:position] + replaced + data[position + 2 + length :]
+        position += 2 + length
+    return data

@@ -101,7 +101,8 @@ def items_backfill_photo_metadata(*, batch: int = 200) -> int:
             if metadata == PhotoMetadata():
                 continue
             item.taken_at, item.taken_offset = metadata.taken_at, metadata.taken_offset
-            item.camera, item.has_location = metadata.camera, metadata.has_location
+            # A location removed at upload is not in the file any more: never unlearn it.
+            item.camera, item.has_location = metadata.camera, item.has_location or metadata.has_location
             changed.append(item)
         Item.objects.bulk_update(changed, ["taken_at", "taken_offset", "camera", "has_location"])
         found += len(changed)

@@ -23,7 +23,7 @@ from django.utils.text import get_valid_filename
 
 from media_index.errors import InvalidInput
 from media_index.models import Item
-from media_index.services.images import inspect_image, photo_metadata
+from media_index.services.images import inspect_image, jpeg_without_location, photo_metadata
 from media_index.services.indexing_queue import enqueue_on_commit
 
 NOTE_EXTENSIONS = (".txt", ".md", ".markdown", ".text")
@@ -90,9 +90,14 @@ def _save_item(item: Item, data: bytes | None, extension: str) -> tuple[Item, bo
 
 def item_create_image(
     *, owner: AbstractBaseUser, data: bytes, filename: str = "", title: str = "",
-    visibility: str = Item.Visibility.PRIVATE,
+    visibility: str = Item.Visibility.PRIVATE, keep_location: bool = False,
 ) -> tuple[Item, bool]:  # fmt: skip
-    """Create a picture item (or return the owner's identical one); raises InvalidInput."""
+    """Create a picture item (or return the owner's identical one); raises InvalidInput.
+
+    A photo's location is private by default: without ``keep_location`` its coordinates are
+    neither stored nor kept in the stored original (whoever may see a picture may download
+    that file; JPEG's GPS block is removed without touching the picture); with it, they are
+    stored and shown to the owner alone. ``has_location`` says the upload carried one."""
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise InvalidInput(f"The file is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB limit.")
     info = inspect_image(io.BytesIO(data))
@@ -101,14 +106,17 @@ def item_create_image(
         return existing, False
     name = _clean_name(filename) if filename else f"picture.{info.extension}"
     metadata = photo_metadata(data)
+    stored = data if keep_location else jpeg_without_location(data)
     item = Item(
         owner=owner, kind=Item.Kind.IMAGE, title=(title or _title_from_name(name))[:TITLE_MAX_CHARS],
-        original_name=name, content_hash=content_hash, mime_type=info.mime_type, byte_size=len(data),
+        original_name=name, content_hash=content_hash, mime_type=info.mime_type, byte_size=len(stored),
         width=info.width, height=info.height, visibility=_visibility(visibility),
         taken_at=metadata.taken_at, taken_offset=metadata.taken_offset, camera=metadata.camera,
         has_location=metadata.has_location,
+        latitude=metadata.latitude if keep_location else None, longitude=metadata.longitude if keep_location else None,
     )  # fmt: skip
-    return _save_item(item, data, info.extension)
+    # Deduplicated by the uploaded bytes, so the same photo uploaded again is recognised.
+    return _save_item(item, stored, info.extension)
 
 
 def item_create_note(
@@ -157,12 +165,13 @@ def _decode_text(data: bytes) -> str | None:
 
 
 def _create_from_bytes(
-    *, owner: AbstractBaseUser, name: str, data: bytes, visibility: str, depth: int = 0
+    *, owner: AbstractBaseUser, name: str, data: bytes, visibility: str, keep_location: bool = False, depth: int = 0
 ) -> list[UploadOutcome]:
     if zipfile.is_zipfile(io.BytesIO(data)):
         if depth > 0:
             return [UploadOutcome(name, None, False, "Zip files inside zip files are not expanded.")]
-        return _create_from_zip(owner=owner, name=name, source=io.BytesIO(data), visibility=visibility)
+        return _create_from_zip(owner=owner, name=name, source=io.BytesIO(data), visibility=visibility,
+                                keep_location=keep_location)  # fmt: skip
     try:
         lower = name.lower()
         if lower.endswith(NOTE_EXTENSIONS):
@@ -172,7 +181,8 @@ def _create_from_bytes(
             item, created = item_create_note(owner=owner, text=text, filename=name, visibility=visibility, data=data)
         else:
             try:
-                item, created = item_create_image(owner=owner, data=data, filename=name, visibility=visibility)
+                item, created = item_create_image(owner=owner, data=data, filename=name, visibility=visibility,
+                                                  keep_location=keep_location)  # fmt: skip
             except InvalidInput:
                 if _decode_text(data) is None:
                     raise
@@ -183,7 +193,7 @@ def _create_from_bytes(
 
 
 def _create_from_zip(
-    *, owner: AbstractBaseUser, name: str, source: IO[bytes], visibility: str
+    *, owner: AbstractBaseUser, name: str, source: IO[bytes], visibility: str, keep_location: bool = False
 ) -> list[UploadOutcome]:
     """``source``: the zip as a seekable file (an upload is spooled to disk past a few MB),
     read member by member, so a large zip never sits in memory whole."""
@@ -193,7 +203,11 @@ def _create_from_zip(
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
         return [UploadOutcome(name, None, False, f"The zip file cannot be read ({exc}).")]
     if len(members) > settings.ZIP_MAX_MEMBERS:
-        return [UploadOutcome(name, None, False, f"The zip has {len(members)} files; the limit is {settings.ZIP_MAX_MEMBERS}.")]
+        return [
+            UploadOutcome(
+                name, None, False, f"The zip has {len(members)} files; the limit is {settings.ZIP_MAX_MEMBERS}."
+            )
+        ]
     if sum(info.file_size for info in members) > settings.ZIP_MAX_TOTAL_BYTES:
         return [UploadOutcome(name, None, False, "The zip expands to more than the allowed total size.")]
     outcomes: list[UploadOutcome] = []
@@ -220,7 +234,7 @@ def _create_from_zip(
             outcomes.append(UploadOutcome(label, None, False, f"This file in the zip cannot be read ({exc})."))
             continue
         for outcome in _create_from_bytes(
-            owner=owner, name=member_name, data=member_data, visibility=visibility, depth=1
+            owner=owner, name=member_name, data=member_data, visibility=visibility, keep_location=keep_location, depth=1
         ):
             outcomes.append(UploadOutcome(label, outcome.item, outcome.created, outcome.error))
     if not outcomes:
@@ -232,10 +246,15 @@ ZIP_REFUSED = "Upload zip files through the admin; the API takes one picture or 
 
 
 def items_create_from_files(
-    *, owner: AbstractBaseUser, files: Iterable[IO[bytes]], visibility: str = Item.Visibility.PRIVATE,
+    *,
+    owner: AbstractBaseUser,
+    files: Iterable[IO[bytes]],
+    visibility: str = Item.Visibility.PRIVATE,
     expand_zips: bool = True,
+    keep_location: bool = False,
 ) -> list[UploadOutcome]:
-    """Create items from uploaded files: pictures, .txt/.md notes, or zips of both.
+    """Create items from uploaded files: pictures, .txt/.md notes, or zips of both
+    (``keep_location``: see ``item_create_image``).
 
     Each file succeeds or fails on its own; a bad file never stops the others. With
     ``expand_zips=False`` (the API: one item per request) a zip is refused before any of
@@ -257,12 +276,14 @@ def items_create_from_files(
                 limit = settings.ZIP_MAX_TOTAL_BYTES // (1024 * 1024)
                 outcomes.append(UploadOutcome(name, None, False, f"The file is larger than the {limit} MB limit."))
                 continue
-            outcomes.extend(_create_from_zip(owner=owner, name=name, source=upload, visibility=visibility))
+            outcomes.extend(_create_from_zip(owner=owner, name=name, source=upload, visibility=visibility,
+                                             keep_location=keep_location))  # fmt: skip
             continue
         try:
             data = _read_bounded(upload, settings.UPLOAD_MAX_BYTES)
         except InvalidInput as exc:
             outcomes.append(UploadOutcome(name, None, False, exc.message))
             continue
-        outcomes.extend(_create_from_bytes(owner=owner, name=name, data=data, visibility=visibility))
+        outcomes.extend(_create_from_bytes(owner=owner, name=name, data=data, visibility=visibility,
+                                           keep_location=keep_location))  # fmt: skip
     return outcomes

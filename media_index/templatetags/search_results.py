@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import template
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -21,3 +24,12 @@ def highlighted_snippet(hit) -> SafeString:  # noqa: ANN001 - a search.snippets.
     parts.append(escape(snippet[position:]))
     # Every piece of user text above went through escape(); only our <mark> tags are raw.
     return mark_safe("".join(parts))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def detail_url(context: template.Context, item) -> str:  # noqa: ANN001 - an Item
+    """The item's page; from a results or library page it remembers that page, so the
+    item's page can offer "Back to results" (views.item_detail checks the address)."""
+    url = reverse("media_index:item-detail", args=[item.pk])
+    back = context.get("back_path")
+    return f"{url}?{urlencode({'back': back})}" if back else url

@@ -1,6 +1,7 @@
 // Pictures in the results open large over the page: previous/next with the arrow keys,
 // the buttons or a swipe; Esc, the close button or the browser's Back closes it (opening
-// pushes a history entry, so Back never leaves the results). Without JavaScript the
+// pushes a history entry, so Back never leaves the results). The address names the
+// picture shown (#view-<id>), and opening such an address shows it again. Without JavaScript the
 // cards are plain links to each item's page.
 (function () {
   var box = document.getElementById("lightbox");
@@ -55,4 +56,19 @@
     if (Math.abs(moved) > 50) show(current + (moved < 0 ? 1 : -1));
   });
   box.addEventListener("click", function (event) { if (event.target === box) close(); });  // the backdrop
+
+  // A shared or reloaded link to a picture in the lightbox ("…#view-42") opens it over the
+  // page it belongs to; Back then closes it, as if it had been clicked.
+  function openLinked() {
+    var linked = /^#view-(\d+)$/.exec(location.hash);
+    if (!linked || box.open) return;
+    var index = cards().map(function (card) { return card.getAttribute("data-item-id"); }).indexOf(linked[1]);
+    if (index >= 0) {
+      history.replaceState(null, "", location.pathname + location.search);
+      open(index);
+    }
+  }
+  openLinked();
+  // Such a link pasted into the tab that shows its page changes only the fragment.
+  window.addEventListener("hashchange", openLinked);
 })();

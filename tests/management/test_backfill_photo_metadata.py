@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def test_older_pictures_get_their_capture_date_and_camera(django_user_model) -> None:
     owner = django_user_model.objects.create_user("alice")
-    photo, _ = item_create_image(owner=owner, data=media.jpeg_with_capture_metadata(), filename="a.jpg")
+    # Kept whole, as every original was stored before locations were removed at upload.
+    photo, _ = item_create_image(owner=owner, data=media.jpeg_with_capture_metadata(), filename="a.jpg",
+                                 keep_location=True)  # fmt: skip
     plain, _ = item_create_image(owner=owner, data=media.image_bytes(), filename="b.png")
     # As stored before this was recorded.
     Item.objects.filter(pk=photo.pk).update(taken_at=None, taken_offset=None, camera="", has_location=False)

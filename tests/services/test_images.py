@@ -115,7 +115,24 @@ def test_a_photo_says_when_and_with_what_it_was_taken() -> None:
     assert metadata.taken_at.utcoffset() == timedelta(hours=2)
     assert metadata.camera == "Canon EOS 5D"
     assert metadata.has_location is True
+    assert (metadata.latitude, metadata.longitude) == (48.858222, 2.2945)
     # Without an offset the camera's clock is read in the site's time zone (UTC here).
     assert naive.taken_at.astimezone(UTC).isoformat() == "2019-07-14T10:30:00+00:00"
     assert photo_metadata(media.image_bytes()) == type(metadata)()
     assert photo_metadata(media.jpeg_with_capture_metadata(taken="0000:00:00 00:00:00")).taken_at is None
+
+
+def test_a_location_is_removed_from_a_jpeg_without_touching_the_picture_or_its_dates() -> None:
+    from media_index.services.images import jpeg_without_location, photo_metadata
+
+    photo = media.jpeg_with_capture_metadata()
+
+    stripped = jpeg_without_location(photo)
+
+    before, after = photo_metadata(photo), photo_metadata(stripped)
+    assert before.has_location and not after.has_location and after.latitude is None
+    assert (after.taken_at, after.camera) == (before.taken_at, before.camera)
+    with Image.open(io.BytesIO(photo)) as original, Image.open(io.BytesIO(stripped)) as kept:
+        assert original.tobytes() == kept.tobytes()  # the picture's own bytes are not re-encoded
+    assert jpeg_without_location(stripped) == stripped  # nothing left to remove
+    assert jpeg_without_location(media.image_bytes()) == media.image_bytes()  # not a JPEG: untouched
