@@ -70,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ef", default="20,40,100,200", help="ef_search values to sweep")
     parser.add_argument("--exact-queries", type=int, default=50, help="queries timed for the exact scans")
     parser.add_argument("--no-faiss", action="store_true", help="skip the FAISS reference (its 1M build is long)")
+    parser.add_argument("--binary", default="",
+                        help="also measure binary quantisation: HNSW on binary_quantize(embedding)::bit(dim), "
+                             "these comma-separated candidate counts re-ranked on the full vectors (e.g. 40,100,400)")  # fmt: skip
     parser.add_argument(
         "--maintenance-work-mem",
         default="4GB",
@@ -85,7 +88,8 @@ def run(options: dict[str, Any]) -> None:
         "command": f"python manage.py bench search --sizes {options['sizes']} --dim {options['dim']} "
                    f"--queries {options['queries']} --ef {options['ef']} --exact-queries {options['exact_queries']} "
                    f"--maintenance-work-mem {options['maintenance_work_mem']}"
-                   + (" --no-faiss" if options["no_faiss"] else ""),
+                   + (" --no-faiss" if options["no_faiss"] else "")
+                   + (f" --binary {options['binary']}" if options["binary"] else ""),
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
         "hnsw": {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION},
         "sizes": {},
@@ -99,6 +103,7 @@ def run(options: dict[str, Any]) -> None:
             options["exact_queries"],
             options["maintenance_work_mem"],
             options["no_faiss"],
+            [int(count) for count in options["binary"].split(",") if count.strip()],
         )
         _print(size, result["sizes"][str(size)])
     options["out"].parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +119,7 @@ def _measure(
     exact_queries: int,
     work_mem: str,
     skip_faiss: bool = False,
+    binary_candidates: list[int] | None = None,
 ) -> dict[str, Any]:
     clusters = max(rows // 200, 10)
     data = clustered_unit_vectors(rows, dim, clusters=clusters, seed=0)
@@ -155,7 +161,7 @@ def _measure(
             latencies, found = [], []
             for literal in literals[:limit]:
                 started = time.perf_counter()
-                cursor.execute(sql, [literal])
+                cursor.execute(sql, [literal] * sql.count("%s"))
                 found.append([row[0] for row in cursor.fetchall()])
                 latencies.append(time.perf_counter() - started)
             return {"recall_at_10": _recall(found, expected[: len(found)]), **_percentiles(latencies),
@@ -178,8 +184,31 @@ def _measure(
             [], filtered_truth, exact_queries,
         )  # fmt: skip
         cursor.execute("RESET hnsw.iterative_scan")
+        if binary_candidates:
+            out["binary"] = _binary(cursor, run, dim, binary_candidates, truth)
         cursor.execute("DROP TABLE bench_search")
     out["faiss"] = {"skipped": "--no-faiss"} if skip_faiss else _faiss(data, queries, truth, efs)
+    return out
+
+
+def _binary(cursor: Any, run: Any, dim: int, candidates: list[int], truth: np.ndarray) -> dict[str, Any]:
+    """pgvector's binary quantisation on the same table: an HNSW index over one bit a
+    dimension (Hamming distance), its ``candidates`` nearest re-ranked by exact cosine on
+    the full vectors, as pgvector's documentation suggests."""
+    out: dict[str, Any] = {}
+    cursor.execute("DROP INDEX bench_search_idx")  # so the halfvec index cannot answer
+    started = time.perf_counter()
+    cursor.execute(f"CREATE INDEX bench_search_bq ON bench_search USING hnsw "
+                   f"((binary_quantize(embedding)::bit({dim})) bit_hamming_ops) "
+                   f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")  # fmt: skip
+    out["build_seconds"] = time.perf_counter() - started
+    cursor.execute("SELECT pg_relation_size('bench_search_bq')")
+    out["index_bytes"] = cursor.fetchone()[0]
+    for count in candidates:
+        sql = (f"SELECT id FROM (SELECT id, embedding FROM bench_search "
+               f"ORDER BY binary_quantize(embedding)::bit({dim}) <~> binary_quantize(%s::vector({dim})) "
+               f"LIMIT {count}) AS candidates ORDER BY embedding <=> %s::vector({dim}) LIMIT 10")  # fmt: skip
+        out[str(count)] = run(sql, [f"SET hnsw.ef_search = {max(count, 40)}"], truth)
     return out
 
 
@@ -232,6 +261,13 @@ def _print(size: int, row: dict[str, Any]) -> None:
         print(f"  FAISS HNSW ef {ef:>4}: recall@10 {values['recall_at_10']:.3f}, "
                           f"p50 {values['p50_ms']:.3f} ms")  # fmt: skip
     print(f"  FAISS exact    : p50 {faiss_row['exact']['p50_ms']:.3f} ms")
+    binary = row.get("binary")
+    if binary:
+        print(f"  binary HNSW: index {binary['index_bytes'] / 1e6:.0f} MB built in {binary['build_seconds']:.1f}s")
+        for count, values in binary.items():
+            if isinstance(values, dict):
+                print(f"    {count:>4} candidates re-ranked: recall@10 {values['recall_at_10']:.3f}, "
+                      f"p50 {values['p50_ms']:.2f} ms, p95 {values['p95_ms']:.2f} ms")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -122,8 +122,6 @@ def fill(env: dict[str, str], items: int, seed: int = 0) -> dict[str, float]:
             for (item_id, length), vector in zip(rows, vectors, strict=True):
                 copy.write_row((item_id, space.pk, 0, 0, length, vector))
         timings["vectors_seconds"] = time.perf_counter() - started
-        # The same session as Django's connection: space_index_ensure's build gets it.
-        cursor.execute("SET maintenance_work_mem = '2GB'")
     started = time.perf_counter()
     space_index_ensure(space=space)
     timings["index_seconds"] = time.perf_counter() - started

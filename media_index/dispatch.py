@@ -10,11 +10,13 @@ from __future__ import annotations
 INDEX_ITEMS = "media_index.tasks.index_items"
 EMBED_INTO_SPACE = "media_index.tasks.embed_into_space"
 BEGIN_REINDEX = "media_index.tasks.begin_reindex"
+BUILD_SPACE_INDEX = "media_index.tasks.build_space_index"
 
 
-def send(task: str, *args: object) -> None:
-    """Publish ``task`` with ``args`` now, failing fast when the broker is down (callers
-    decide what a failure means: indexing leaves items to the sweep)."""
+def send(task: str, *args: object, countdown: float | None = None) -> None:
+    """Publish ``task`` with ``args`` now (or ``countdown`` seconds from now), failing fast
+    when the broker is down (callers decide what a failure means: indexing leaves items to
+    the sweep)."""
     from celery import current_app
 
-    current_app.send_task(task, args=list(args), retry=False)
+    current_app.send_task(task, args=list(args), retry=False, countdown=countdown)

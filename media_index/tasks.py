@@ -10,7 +10,7 @@ from media_index.services.files import files_sweep_orphans
 from media_index.services.indexing import items_index, space_embed_items
 from media_index.services.indexing_queue import items_requeue_stale
 from media_index.services.query_pictures import query_pictures_expire
-from media_index.services.spaces import space_reindex_begin
+from media_index.services.spaces import space_index_build_when_complete, space_reindex_begin
 
 # Database and broker hiccups are worth retrying; anything else is a bug or a
 # permanent condition the service has already recorded on the items.
@@ -53,6 +53,21 @@ def sweep_orphan_files() -> int:
 def embed_into_space(space_id: int, item_ids: list[int]) -> int:
     """One batch of a re-index: embed ready items into a (building) space."""
     return space_embed_items(space_id=space_id, item_ids=item_ids)
+
+
+# A space's HNSW build over a million vectors takes minutes (bench search: 518 s at 1M).
+INDEX_BUILD_TIME_LIMIT = 6 * 3600
+# While a re-index's last batches are still being embedded, look again this much later.
+INDEX_BUILD_RETRY_SECONDS = 15
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=INDEX_BUILD_TIME_LIMIT,
+             time_limit=INDEX_BUILD_TIME_LIMIT + 60)  # fmt: skip
+def build_space_index(self, space_id: int) -> bool:  # noqa: ANN001 - Celery's bound task
+    """Build a re-indexed space's HNSW index once every item is in it."""
+    if not space_index_build_when_complete(space_id=space_id):
+        raise self.retry(countdown=INDEX_BUILD_RETRY_SECONDS)
+    return True
 
 
 @shared_task(acks_late=True)

@@ -25,7 +25,7 @@ DOCKER = REPO / "docker"
 
 
 SCHEMA = REPO / "tests" / "schemas" / "compose-spec" / "compose-spec.json"
-SERVICES = ("db", "redis", "web", "worker", "migrate")
+SERVICES = ("db", "redis", "minio", "minio-bucket", "web", "worker", "reindex-worker", "migrate")
 
 
 def test_compose_file_matches_the_compose_specification_schema(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def _check_with_docker_compose(binary: str, tmp_path: Path) -> None:
     shutil.copytree(DOCKER, copy, ignore=shutil.ignore_patterns(".env", "secrets"))
     shutil.copy(DOCKER / "env.example", copy / ".env")
     (copy / "secrets").mkdir()
-    for name in ("django_secret_key", "db_password"):
+    for name in ("django_secret_key", "db_password", "s3_access_key", "s3_secret_key"):
         (copy / "secrets" / name).write_text("a-test-value\n")
 
     result = subprocess.run(
@@ -89,6 +89,28 @@ def test_secrets_are_files_not_environment_and_one_service_builds_the_image() ->
         assert environment["DJANGO_SECRET_KEY_FILE"].startswith("/run/secrets/")
     assert compose["services"]["db"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/db_password"
     assert [name for name in compose["services"] if "build" in compose["services"][name]] == ["migrate"]
+
+
+def _waits_for(compose: dict, name: str) -> set[str]:
+    """The services ``name`` starts after, directly or through the ones it waits for."""
+    direct = set(compose["services"][name].get("depends_on") or {})
+    return direct.union(*(_waits_for(compose, other) for other in direct))
+
+
+def test_every_app_container_keeps_its_files_in_the_object_store_with_secret_credentials() -> None:
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+
+    for name in ("migrate", "web", "worker", "reindex-worker", "beat"):
+        service = compose["services"][name]
+        environment = service["environment"]
+        assert environment["MEDIA_STORAGE"] == "s3" and environment["MEDIA_S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert environment["MEDIA_S3_SECRET_ACCESS_KEY_FILE"] == "/run/secrets/s3_secret_key"
+        assert "MEDIA_S3_SECRET_ACCESS_KEY" not in environment
+        assert not any(volume.endswith("/data/media") for volume in service["volumes"])  # no host-local files
+        assert "minio-bucket" in _waits_for(compose, name)  # directly or through migrate
+    minio = compose["services"]["minio"]
+    assert minio["environment"]["MINIO_ROOT_PASSWORD_FILE"] == "/run/secrets/s3_secret_key"
+    assert "ports" not in minio  # private: only the app reaches it
 
 
 def test_the_schema_check_catches_a_broken_compose_file() -> None:

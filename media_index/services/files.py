@@ -3,7 +3,9 @@
 Files never live under a public URL: views look the item up among those the
 viewer may see, then call this. Only formats whose bytes we verified are served
 inline; the rest download. With PROTECTED_MEDIA_ACCEL_PREFIX set, the proxy
-(nginx X-Accel-Redirect) sends the bytes instead of Python.
+(nginx X-Accel-Redirect) sends the bytes instead of Python; with the files in an object
+store (MEDIA_STORAGE=s3) they are streamed from it, or, with MEDIA_S3_SERVE=redirect,
+the browser is sent to a short-lived presigned URL.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 
 from media_index.errors import NotFound
@@ -31,6 +34,20 @@ INLINE_TYPES = {mime for mime, _extension in ACCEPTED_FORMATS.values()} - {"imag
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
+def _presigned_redirect(name: str, content_type: str, filename: str, *, inline: bool) -> HttpResponse:
+    """A redirect to the object store for a file the caller may see: a presigned URL valid
+    MEDIA_S3_PRESIGNED_SECONDS that makes the store answer with our content type and
+    disposition (it cannot add our Content-Security-Policy: only verified picture types
+    and plain text are ever inline)."""
+    disposition = "inline" if inline else f"attachment; filename*=UTF-8''{quote(filename)}"
+    url = default_storage.url(name, parameters={"ResponseContentType": content_type,
+                                                "ResponseContentDisposition": disposition})  # fmt: skip
+    response = HttpResponseRedirect(url)
+    # The URL expires; neither the browser nor a proxy may keep the redirect longer.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def item_file_response(*, item: Item, which: Literal["thumbnail", "original"]) -> HttpResponse:
     field = item.thumbnail if which == "thumbnail" else item.original
     if not field:
@@ -42,6 +59,8 @@ def item_file_response(*, item: Item, which: Literal["thumbnail", "original"]) -
     else:
         content_type, filename = item.mime_type or "application/octet-stream", item.original_name
     inline = which == "thumbnail" or content_type.split(";")[0] in INLINE_TYPES or item.kind == Item.Kind.NOTE
+    if settings.MEDIA_STORAGE == "s3" and settings.MEDIA_S3_SERVE == "redirect":
+        return _presigned_redirect(field.name, content_type, filename, inline=inline)
     if settings.PROTECTED_MEDIA_ACCEL_PREFIX:
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = settings.PROTECTED_MEDIA_ACCEL_PREFIX.rstrip("/") + "/" + field.name

@@ -140,8 +140,51 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 # Originals and thumbnails are served through permission-checked views, never
 # straight from MEDIA_URL; the URL exists for Django's storage API only.
 MEDIA_URL = "/media/"
+# Where originals, thumbnails and query-picture previews live: "local" (MEDIA_ROOT, the
+# single-box default) or "s3", any S3-compatible object store (AWS S3, MinIO, Ceph, R2)
+# that every web and worker host reaches. Files are still served only after the
+# permission check: streamed through the web process (MEDIA_S3_SERVE=stream, the default:
+# the object store stays private and no URL outlives the check), or answered with a
+# redirect to a presigned URL valid MEDIA_S3_PRESIGNED_SECONDS (=redirect: the store sends
+# the bytes, at the price of a link that works for anyone holding it until it expires).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="local")
+if MEDIA_STORAGE not in ("local", "s3"):
+    raise ImproperlyConfigured(f'MEDIA_STORAGE must be "local" or "s3", not "{MEDIA_STORAGE}"')
+MEDIA_S3_SERVE = env.str("MEDIA_S3_SERVE", default="stream")
+if MEDIA_S3_SERVE not in ("stream", "redirect"):
+    raise ImproperlyConfigured(f'MEDIA_S3_SERVE must be "stream" or "redirect", not "{MEDIA_S3_SERVE}"')
+MEDIA_S3_PRESIGNED_SECONDS = env.int("MEDIA_S3_PRESIGNED_SECONDS", default=60)
+
+
+def media_storage() -> dict:
+    """The STORAGES["default"] entry for MEDIA_STORAGE (read from the environment)."""
+    if MEDIA_STORAGE == "local":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    bucket = env.str("MEDIA_S3_BUCKET", default="")
+    if not bucket:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET (and credentials, see the README)")
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,  # None: AWS itself
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "access_key": env_secret("MEDIA_S3_ACCESS_KEY_ID"),
+            "secret_key": env_secret("MEDIA_S3_SECRET_ACCESS_KEY"),
+            "location": env.str("MEDIA_S3_PREFIX", default=""),
+            # Private objects; URLs only ever presigned (MEDIA_S3_SERVE=redirect).
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": MEDIA_S3_PRESIGNED_SECONDS,
+            "file_overwrite": False,
+            "addressing_style": env.str("MEDIA_S3_ADDRESSING", default="path"),
+            "signature_version": "s3v4",
+        },
+    }
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -193,6 +236,7 @@ CELERY_TASK_ROUTES = {
     "media_index.tasks.index_items": {"queue": "uploads"},
     "media_index.tasks.embed_into_space": {"queue": "reindex"},
     "media_index.tasks.begin_reindex": {"queue": "reindex"},
+    "media_index.tasks.build_space_index": {"queue": "reindex"},
     "media_index.tasks.requeue_stale_items": {"queue": "maintenance"},
     "media_index.tasks.sweep_orphan_files": {"queue": "maintenance"},
 }
@@ -243,6 +287,11 @@ IMAGE_DECODE_MIN_SIDE = env.int("IMAGE_DECODE_MIN_SIDE", default=384)
 # Set to the internal location that maps to MEDIA_ROOT, e.g. "/protected-media/"
 # with nginx "location /protected-media/ { internal; alias /data/media/; }".
 PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="")
+# An HNSW index build (a re-indexed space, once full): its maintenance_work_mem (the
+# build is several times faster when the graph fits: about 1.4 GB per million 512-d
+# vectors, docs/SCALING.md) and parallel workers (PostgreSQL's max_parallel_maintenance_workers).
+HNSW_BUILD_MEMORY = env.str("HNSW_BUILD_MEMORY", default="1GB")
+HNSW_BUILD_WORKERS = env.int("HNSW_BUILD_WORKERS", default=2)
 # Items per embedding batch; manage.py bench model measures batched vs one-at-a-time.
 INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
 # HNSW candidates per search (pgvector's hnsw.ef_search; its default is 40). manage.py

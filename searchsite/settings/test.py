@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env
+from .base import VAR_DIR, env, media_storage
 
 DEBUG = False
 SECRET_KEY = "test-only-key-not-used-anywhere-else"  # noqa: S105 - test settings only
@@ -19,7 +19,7 @@ REST_FRAMEWORK = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "test" / "media")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(),  # local unless the environment says s3 (the object storage tests)
     # No collectstatic step before tests.
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -50,7 +50,7 @@ def test_bench_vectors_runs_on_a_small_table(tmp_path) -> None:
 def test_bench_search_sweeps_ef_and_compares_exact_filtered_and_faiss(tmp_path) -> None:
     out = tmp_path / "search.json"
 
-    bench.search.main(["--sizes", "600", "--dim", "16", "--queries", "5", "--ef", "10,40",
+    bench.search.main(["--sizes", "600", "--dim", "16", "--queries", "5", "--ef", "10,40", "--binary", "20,600",
                  "--out", str(out)])  # fmt: skip
 
     row = json.loads(out.read_text())["sizes"]["600"]
@@ -58,6 +58,9 @@ def test_bench_search_sweeps_ef_and_compares_exact_filtered_and_faiss(tmp_path) 
     assert set(row["filtered"]) == {"off", "relaxed_order", "strict_order", "exact"}
     assert row["filtered"]["exact"]["recall_at_10"] == 1.0
     assert row["faiss"]["exact"]["recall_at_10"] == 1.0 and set(row["faiss"]["hnsw"]) == {"10", "40"}
+    # Binary quantisation: re-ranking every row on the full vectors is exact.
+    assert row["binary"]["index_bytes"] > 0 and row["binary"]["600"]["recall_at_10"] == 1.0
+    assert 0 < row["binary"]["20"]["recall_at_10"] <= 1.0
 
 
 @pytest.mark.slow

@@ -107,6 +107,46 @@ def test_a_space_is_filled_checked_activated_and_dropped(tmp_path) -> None:
     assert Item.objects.count() == 20  # the items stay
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_reindexed_space_gets_its_index_in_one_build_once_it_is_full(tmp_path) -> None:
+    from media_index.services.spaces import space_index_build_when_complete, space_reindex_begin
+
+    owner = demo_user()
+    items = showcase_notes_load(owner=owner) + demo_pictures(owner, 4)
+    items_index(item_ids=[item.pk for item in items])
+
+    # The batches (and the index build behind them) go to the broker; no worker runs here.
+    space_b, sent = space_reindex_begin(backend="open_clip", model_name="demo-clip",
+                                        pretrained=str(perturbed_demo_checkpoint(tmp_path)), batch_size=8)  # fmt: skip
+
+    assert sent == len(items) and space_b.is_building
+    assert not index_name_exists(space_b.index_name)  # no graph grown row by row
+    assert space_index_build_when_complete(space_id=space_b.pk) is False  # items still missing
+    space_embed_items(space_id=space_b.pk, item_ids=[item.pk for item in items[:-1]])
+    assert space_index_build_when_complete(space_id=space_b.pk) is False
+    space_embed_items(space_id=space_b.pk, item_ids=[items[-1].pk])
+    assert space_index_build_when_complete(space_id=space_b.pk) is True
+    assert index_name_exists(space_b.index_name)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_activating_a_space_early_builds_its_index_first(tmp_path) -> None:
+    from media_index.services.spaces import space_reindex_begin
+
+    owner = demo_user()
+    items = showcase_notes_load(owner=owner)
+    items_index(item_ids=[item.pk for item in items])
+    space_b, _ = space_reindex_begin(backend="open_clip", model_name="demo-clip",
+                                     pretrained=str(perturbed_demo_checkpoint(tmp_path)))  # fmt: skip
+
+    space_activate_checked(space=space_b, force=True)
+
+    assert index_name_exists(space_b.index_name)
+    assert APIClient().get("/api/v1/search/", {"q": "puppy", "mode": "dense"}).status_code == 200
+
+
 @pytest.mark.slow
 def test_reindex_while_searching_then_switch_without_a_failed_request(live_worker, tmp_path) -> None:
     # Given a collection indexed by a real worker into space A
@@ -128,6 +168,7 @@ def test_reindex_while_searching_then_switch_without_a_failed_request(live_worke
     call_command("reindex", "--backend", "open_clip", "--model", "demo-clip", "--pretrained", str(checkpoint),
                  "--batch-size", "4", "--no-wait")  # fmt: skip
     space_b = EmbeddingSpace.objects.get(is_building=True)
+    assert not index_name_exists(space_b.index_name)  # built once B is full, not row by row
     assert search("a cute puppy")["space"]["id"] == space_a.pk
     late, _ = item_create_note(owner=owner, text="A late note about a kitten, uploaded during the re-index.",
                                visibility="public")  # fmt: skip
@@ -139,6 +180,10 @@ def test_reindex_while_searching_then_switch_without_a_failed_request(live_worke
         assert time.monotonic() < deadline, space_progress(space_b)
     # And the upload made during the build went into both spaces
     assert set(Vector.objects.filter(item=late).values_list("space_id", flat=True)) == {space_a.pk, space_b.pk}
+    # And the worker builds B's index once B is full (the task queued behind the batches)
+    while not index_name_exists(space_b.index_name):
+        assert time.monotonic() < deadline + 60, "the index of the full space was not built"
+        time.sleep(0.5)
 
     # When B is activated
     with pytest.raises(CommandError, match="There is no space"):

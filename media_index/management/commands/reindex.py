@@ -72,5 +72,7 @@ class Command(BaseCommand):
                 bar.n = done
                 bar.refresh()
         self.stdout.write(self.style.SUCCESS(
-            f"Space {space.pk} holds all {total} item(s). Switch to it with 'manage.py activate_space {space.pk}'."
+            f"Space {space.pk} holds all {total} item(s); a worker now builds its search index in one pass. "
+            f"Switch to it with 'manage.py activate_space {space.pk}' (which builds the index itself if it "
+            f"is not there yet)."
         ))  # fmt: skip
