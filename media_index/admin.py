@@ -20,6 +20,7 @@ from media_index.embedding.weights import installed_models
 from media_index.errors import ApplicationError, NotFound
 from media_index.forms import AdminSignInForm, UploadForm
 from media_index.models import ApiToken, EmbeddingSpace, Item
+from media_index.search.calibration import STRONG_STEPS, Calibration
 from media_index.selectors import item_backlog_summary, space_list_with_counts
 from media_index.services.files import item_file_response
 from media_index.services.indexing_queue import items_retry
@@ -237,8 +238,6 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
     @admin.display(description=_("relevance calibration"))
     def calibration_table(self, space: EmbeddingSpace) -> str:
         """Per query kind -> item kind: the cosine at the relevance line and at a strong match."""
-        from media_index.search.calibration import STRONG_STEPS, Calibration
-
         calibration = Calibration.from_json(space.calibration)
         if calibration is None or not calibration.pairs:
             return _("not calibrated yet (done on the first search and as the collection grows)")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from media_index.models import Item
+from media_index.models import EmbeddingSpace, Item, Vector
 from tests import media
+from tests.factories import make_item, make_space, unit
 
 pytestmark = pytest.mark.django_db
 
@@ -68,16 +69,18 @@ def test_a_non_staff_user_cannot_upload_through_the_admin(client, django_user_mo
     assert "/admin/login/" in response["Location"]
 
 
-def test_the_space_list_shows_progress_and_its_actions_check_what_they_do(staff_client, django_user_model) -> None:
-    from media_index.models import EmbeddingSpace, Vector
-    from tests.factories import make_item, make_space, unit
-
-    owner = django_user_model.objects.get(username="staff")
+def _active_and_building_spaces(owner):  # noqa: ANN001, ANN202
+    """An active space holding two items, and a building one holding none yet."""
     active = make_space(name="a")
     building = make_space(name="b", active=False)
     EmbeddingSpace.objects.filter(pk=building.pk).update(is_building=True)
     first = make_item(owner, active, [unit(1, 0)], title="first")
     make_item(owner, active, [unit(0, 1)], title="second")
+    return active, building, first
+
+
+def test_the_space_list_shows_progress_and_its_actions_check_what_they_do(staff_client, django_user_model) -> None:
+    active, building, first = _active_and_building_spaces(django_user_model.objects.get(username="staff"))
     Vector.objects.create(item=first, space=building, chunk=0, embedding=unit(1, 0))
     changelist = "/admin/media_index/embeddingspace/"
 
@@ -118,8 +121,6 @@ def test_the_items_files_link_to_permission_checked_admin_views(staff_client, dj
 def test_view_only_staff_cannot_run_state_changing_actions(client, django_user_model) -> None:
     from django.contrib.auth.models import Permission
 
-    from media_index.models import EmbeddingSpace
-    from tests.factories import make_space
 
     viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_item", "view_embeddingspace"]))
@@ -149,8 +150,6 @@ def test_view_only_staff_cannot_run_state_changing_actions(client, django_user_m
 def test_dropping_a_space_needs_the_delete_permission(client, django_user_model) -> None:
     from django.contrib.auth.models import Permission
 
-    from media_index.models import EmbeddingSpace
-    from tests.factories import make_space
 
     editor = django_user_model.objects.create_user("editor", password="pw", is_staff=True)
     editor.user_permissions.add(*Permission.objects.filter(codename__in=["view_embeddingspace",
@@ -191,7 +190,6 @@ def test_the_reindex_form_offers_the_installed_models(staff_client, settings, tm
 
 
 def test_the_admin_speaks_chinese_and_lists_items_with_thumbnails(staff_client) -> None:
-    from media_index.models import Item
     from media_index.services.indexing import items_index
     from media_index.services.uploads import item_create_image
 
@@ -211,15 +209,7 @@ def test_the_space_list_polls_its_progress_from_an_endpoint_staff_alone_may_read
 ) -> None:
     from django.test import Client
 
-    from media_index.models import EmbeddingSpace, Vector
-    from tests.factories import make_item, make_space, unit
-
-    owner = django_user_model.objects.get(username="staff")
-    active = make_space(name="a")
-    building = make_space(name="b", active=False)
-    EmbeddingSpace.objects.filter(pk=building.pk).update(is_building=True)
-    first = make_item(owner, active, [unit(1, 0)], title="first")
-    make_item(owner, active, [unit(0, 1)], title="second")
+    active, building, first = _active_and_building_spaces(django_user_model.objects.get(username="staff"))
     url = "/admin/media_index/embeddingspace/progress/"
 
     before = {row["id"]: row for row in staff_client.get(url).json()["spaces"]}
@@ -238,8 +228,6 @@ def test_the_space_list_polls_its_progress_from_an_endpoint_staff_alone_may_read
 
 
 def test_a_requested_reindex_is_awaited_by_the_list_until_its_space_appears(staff_client) -> None:
-    from tests.factories import make_space
-
     make_space(name="a")
     changelist = "/admin/media_index/embeddingspace/"
     assert 'data-waiting="0"' in staff_client.get(changelist).content.decode()

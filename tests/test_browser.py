@@ -245,6 +245,15 @@ def test_browsing_the_library_shows_a_grid_under_day_headers(browser, demo_site,
     assert first_box is not None and first_box["width"] > 100
 
 
+def _sign_in(page, url: str, username: str, password: str, submit: str) -> None:  # noqa: ANN001
+    """Sign in on the login page at ``url`` (the site's or the admin's) and follow it."""
+    page.goto(url)
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.click(submit)
+
+
 def test_the_upload_page_shows_items_turning_ready_without_a_reload(browser, live_server, django_user_model,
                                                                      tmp_path) -> None:  # fmt: skip
     from devstack import stop_process
@@ -261,11 +270,8 @@ def test_the_upload_page_shows_items_turning_ready_without_a_reload(browser, liv
     # bypass_csp: Playwright's wait_for_function polls with eval, which the site's policy forbids.
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
-    page.goto(live_server.url + "/accounts/login/?next=/upload/")
-    page.fill("#id_username", "uploader")
-    page.fill("#id_password", "a-long-password-1")
-    with page.expect_navigation():
-        page.click("form button[type=submit]")
+    _sign_in(page, live_server.url + "/accounts/login/?next=/upload/", "uploader", "a-long-password-1",
+             "form button[type=submit]")  # fmt: skip
     page.set_input_files("#id_up-files", pictures)
     with page.expect_navigation():
         page.click("section.card form[enctype] button[type=submit]")
@@ -402,11 +408,8 @@ def test_the_admins_reindex_bar_moves_while_the_worker_embeds(browser, live_serv
                                       pretrained=str(perturbed_demo_checkpoint(tmp_path)), batch_size=1)  # fmt: skip
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
-    page.goto(live_server.url + "/admin/login/?next=/admin/media_index/embeddingspace/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "a-long-password-1")
-    with page.expect_navigation():
-        page.click("input[type=submit]")
+    _sign_in(page, live_server.url + "/admin/login/?next=/admin/media_index/embeddingspace/", "admin",
+             "a-long-password-1", "input[type=submit]")  # fmt: skip
     bar = f'.space-progress[data-space="{space.pk}"] progress'
     page.wait_for_selector(bar)
     at_start = page.eval_on_selector(bar, "bar => [bar.value, bar.max]")

@@ -1,6 +1,6 @@
 """Regenerate the demo collection's mixed-kind query files in eval/ from the concept table.
 
-    python tools/make_eval_queries.py
+    python -m tools.make_eval_queries        # from the repository's root
 
 For every everyday concept, its plain English and Chinese names as queries; relevant: the
 demo pictures made for it (picture i shows concept i % 52 first) and the generated notes
@@ -11,11 +11,9 @@ Offline tool: not imported by the product.
 """
 
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # a standalone script run from a checkout
 
 PICTURES, NOTES = 300, 60  # load_demo's defaults
 

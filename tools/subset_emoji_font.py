@@ -1,7 +1,7 @@
 """Rebuild media_index/synthetic/fonts/NotoColorEmoji-subset.ttf from a full Noto Color Emoji.
 
     pip install fonttools
-    python tools/subset_emoji_font.py /path/to/NotoColorEmoji.ttf
+    python -m tools.subset_emoji_font /path/to/NotoColorEmoji.ttf    # from the repository's root
 
 The demo model was trained on Noto Color Emoji renders, so the pictures it is tested on must
 come from the same glyphs; shipping the ~200 KB subset that the demo concepts use (SIL OFL
@@ -12,13 +12,9 @@ product.
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # a standalone script run from a checkout, not an installed package
-
-from media_index.synthetic.concepts import CONCEPTS  # noqa: E402
-from media_index.synthetic.render import EMOJI_FONT_PATH  # noqa: E402
+from media_index.synthetic.concepts import CONCEPTS
+from media_index.synthetic.render import EMOJI_FONT_PATH
 
 
 def main(source: str) -> None:

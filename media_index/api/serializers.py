@@ -6,6 +6,9 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework import serializers
 
 from media_index.models import ApiToken, EmbeddingSpace, Item
+from media_index.search.calibration import STRONG_STEPS, Calibration
+from media_index.selectors import item_list_visible_to
+from media_index.services.spaces import space_progress
 
 
 class LocalDateTimeField(serializers.DateTimeField):
@@ -92,8 +95,6 @@ class SpaceStatusSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_calibration(self, space: EmbeddingSpace) -> dict:
-        from media_index.search.calibration import STRONG_STEPS, Calibration
-
         calibration = Calibration.from_json(space.calibration)
         if calibration is None or not calibration.pairs:
             return {"calibrated": False}
@@ -108,9 +109,6 @@ class SpaceStatusSerializer(serializers.ModelSerializer):
         }}  # fmt: skip
 
     def _progress(self, space: EmbeddingSpace) -> tuple[int, int]:
-        from media_index.selectors import item_list_visible_to
-        from media_index.services.spaces import space_progress
-
         cache = self.context.setdefault("_progress", {})
         if space.pk not in cache:
             request = self.context.get("request")
