@@ -203,8 +203,8 @@ def _progress_text(done: int, total: int) -> str:
 class EmbeddingSpaceAdmin(admin.ModelAdmin):
     """Spaces with their progress; re-index into a new model, activate, continue, drop."""
 
-    # The progress bar early in the row: a long checkpoint path must not push it off screen.
-    list_display = ("id", "backend", "model_name", "short_pretrained", "progress", "is_active", "is_building",
+    # The progress bar first: a long checkpoint path or a phone's width must not push it off screen.
+    list_display = ("id", "progress", "backend", "model_name", "short_pretrained", "is_active", "is_building",
                     "modality", "dimension", "vector_count", "created_at")  # fmt: skip
     readonly_fields = ("backend", "model_name", "pretrained", "checkpoint_sha256", "dimension", "metric",
                        "normalized", "max_tokens", "modality", "is_active", "is_building", "calibration_table",

@@ -30,25 +30,25 @@ class EmbeddingSpace(models.Model):
         # Texts only (BGE-M3): notes, searched alongside the image-text space.
         TEXT = "text", _("text only")
 
-    backend = models.CharField(max_length=32)
-    model_name = models.CharField(max_length=200)
-    pretrained = models.CharField(max_length=500, blank=True)
-    checkpoint_sha256 = models.CharField(max_length=64)
-    dimension = models.PositiveIntegerField()
+    backend = models.CharField(_("backend"), max_length=32)
+    model_name = models.CharField(_("model name"), max_length=200)
+    pretrained = models.CharField(_("pretrained"), max_length=500, blank=True)
+    checkpoint_sha256 = models.CharField(_("checkpoint SHA-256"), max_length=64)
+    dimension = models.PositiveIntegerField(_("dimension"))
     metric = models.CharField(max_length=16, choices=Metric.choices, default=Metric.COSINE)
     normalized = models.BooleanField(default=True, help_text=_("Vectors are L2-normalised."))
     max_tokens = models.PositiveIntegerField(help_text=_("The text encoder's input limit, special tokens included."))
-    modality = models.CharField(max_length=16, choices=Modality.choices, default=Modality.IMAGE_TEXT)
+    modality = models.CharField(_("modality"), max_length=16, choices=Modality.choices, default=Modality.IMAGE_TEXT)
     is_building = models.BooleanField(
-        default=False, help_text=_("A re-index is filling it: new uploads are embedded into it too.")
+        _("building"), default=False, help_text=_("A re-index is filling it: new uploads are embedded into it too.")
     )
     is_active = models.BooleanField(
-        default=False, help_text=_("Searched by default; at most one active space per modality.")
+        _("active"), default=False, help_text=_("Searched by default; at most one active space per modality.")
     )
     # What unrelated looks like in this space, per (query kind, item kind): see
     # media_index.search.calibration. Refreshed as the collection grows.
-    calibration = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    calibration = models.JSONField(_("calibration"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("embedding space")

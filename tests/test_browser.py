@@ -31,6 +31,10 @@ NO_BROWSER = (
 )
 
 
+VIEWPORTS = pytest.mark.parametrize(("viewport", "locale"), [((1280, 800), "en-US"), ((390, 844), "zh-CN")],
+                                    ids=["desktop-en", "phone-zh"])  # fmt: skip
+
+
 def chromium_executable(playwright) -> str | None:  # noqa: ANN001
     """A Chromium on the PATH (Debian's), else Playwright's own download, else None."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
@@ -130,8 +134,7 @@ def test_match_levels_are_worded_in_chinese(page, demo_site) -> None:
     assert labels and set(labels) <= {"强匹配", "较好匹配"}, labels
 
 
-@pytest.mark.parametrize(("viewport", "locale"), [((1280, 800), "en-US"), ((390, 844), "zh-CN")],
-                         ids=["desktop-en", "phone-zh"])  # fmt: skip
+@VIEWPORTS
 def test_a_picture_as_the_query_returns_puppy_pictures_first_and_can_be_refined(browser, demo_site, tmp_path,
                                                                                 viewport, locale) -> None:  # fmt: skip
     from media_index.synthetic.concepts import CONCEPTS
@@ -224,7 +227,7 @@ def test_pages_work_under_the_content_security_policy(browser, demo_site, django
     assert violations == []
 
 
-@pytest.mark.parametrize(("viewport", "locale"), [((1280, 800), "en-US"), ((390, 844), "zh-CN")], ids=["desktop-en", "phone-zh"])
+@VIEWPORTS
 def test_browsing_the_library_shows_a_grid_under_day_headers(browser, demo_site, viewport, locale) -> None:
     context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]})
     page = context.new_page()
@@ -254,8 +257,9 @@ def _sign_in(page, url: str, username: str, password: str, submit: str) -> None:
         page.click(submit)
 
 
+@VIEWPORTS
 def test_the_upload_page_shows_items_turning_ready_without_a_reload(browser, live_server, django_user_model,
-                                                                     tmp_path) -> None:  # fmt: skip
+                                                                     tmp_path, viewport, locale) -> None:  # fmt: skip
     from devstack import stop_process
     from searchsite.celery import app
     from tests.conftest import start_worker
@@ -268,7 +272,8 @@ def test_the_upload_page_shows_items_turning_ready_without_a_reload(browser, liv
         path.write_bytes(media.image_bytes(colour, size=(160, 120)))
         pictures.append(str(path))
     # bypass_csp: Playwright's wait_for_function polls with eval, which the site's policy forbids.
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    width, height = viewport
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height}, bypass_csp=True)
     page = context.new_page()
     _sign_in(page, live_server.url + "/accounts/login/?next=/upload/", "uploader", "a-long-password-1",
              "form button[type=submit]")  # fmt: skip
@@ -283,20 +288,17 @@ def test_the_upload_page_shows_items_turning_ready_without_a_reload(browser, liv
     try:
         page.wait_for_function("document.querySelectorAll('td.status[data-status=ready]').length === 3",
                                timeout=120_000)  # fmt: skip
-        page.wait_for_function("document.querySelector('#index-progress span').textContent.includes('3 of 3')")
+        done_text = "3 of 3 ready" if locale == "en-US" else "已就绪 3 / 3"
+        page.wait_for_function(f"document.querySelector('#index-progress span').textContent === '{done_text}'")
         still_same_page = page.evaluate("window.sameDocument === true")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "upload-progress.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"upload-progress-{width}x{height}.png"), full_page=True)
     finally:
         stop_process(worker)
         context.close()
 
     assert waiting == 3
     assert still_same_page
-
-
-VIEWPORTS = pytest.mark.parametrize(("viewport", "locale"), [((1280, 800), "en-US"), ((390, 844), "zh-CN")],
-                                    ids=["desktop-en", "phone-zh"])  # fmt: skip
 
 
 @VIEWPORTS
@@ -390,8 +392,9 @@ def test_the_library_loads_more_as_it_scrolls_and_an_item_leads_back_to_it(brows
     assert back_url == browse_url
 
 
+@VIEWPORTS
 def test_the_admins_reindex_bar_moves_while_the_worker_embeds(browser, live_server, django_user_model,
-                                                              tmp_path) -> None:  # fmt: skip
+                                                              tmp_path, viewport, locale) -> None:  # fmt: skip
     from devstack import stop_process
     from media_index.services.demo import demo_collection_load
     from media_index.services.spaces import space_reindex_begin
@@ -406,7 +409,8 @@ def test_the_admins_reindex_bar_moves_while_the_worker_embeds(browser, live_serv
     # few polls), before any worker runs.
     space, sent = space_reindex_begin(backend="open_clip", model_name="demo-clip",
                                       pretrained=str(perturbed_demo_checkpoint(tmp_path)), batch_size=1)  # fmt: skip
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    width, height = viewport
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height}, bypass_csp=True)
     page = context.new_page()
     _sign_in(page, live_server.url + "/admin/login/?next=/admin/media_index/embeddingspace/", "admin",
              "a-long-password-1", "input[type=submit]")  # fmt: skip
@@ -421,7 +425,7 @@ def test_the_admins_reindex_bar_moves_while_the_worker_embeds(browser, live_serv
                                timeout=120_000)  # fmt: skip
         midway = page.eval_on_selector(bar, "bar => [bar.value, bar.max]")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "admin-reindex-progress.png"))
+        page.screenshot(path=str(ARTIFACTS / f"admin-reindex-progress-{width}x{height}.png"))
         page.wait_for_function(f"(bar => bar.value === bar.max)(document.querySelector('{bar}'))", timeout=180_000)
         eta = page.inner_text(f'.space-progress[data-space="{space.pk}"] .eta')
         count = page.inner_text(f'.space-progress[data-space="{space.pk}"] .count')
@@ -432,7 +436,9 @@ def test_the_admins_reindex_bar_moves_while_the_worker_embeds(browser, live_serv
 
     assert at_start == [0, sent]
     assert 0 < midway[0] < midway[1] == sent
-    assert count == f"{sent} of {sent}" and eta == "complete"
+    english = locale == "en-US"
+    assert count == (f"{sent} of {sent}" if english else f"{sent} / {sent}")
+    assert eta == ("complete" if english else "已完成")
     assert same_document
 
 
