@@ -253,6 +253,13 @@ def _print(size: int, row: dict[str, Any]) -> None:
     for mode, values in row["filtered"].items():
         print(f"  filtered {mode:<13}: recall@10 {values['recall_at_10']:.3f}, "
                           f"p50 {values['p50_ms']:.2f} ms")  # fmt: skip
+    binary = row.get("binary")
+    if binary:
+        print(f"  binary HNSW: index {binary['index_bytes'] / 1e6:.0f} MB built in {binary['build_seconds']:.1f}s")
+        for count, values in binary.items():
+            if isinstance(values, dict):
+                print(f"    {count:>4} candidates re-ranked: recall@10 {values['recall_at_10']:.3f}, "
+                      f"p50 {values['p50_ms']:.2f} ms, p95 {values['p95_ms']:.2f} ms")  # fmt: skip
     faiss_row = row["faiss"]
     if "skipped" in faiss_row:
         print(f"  FAISS: {faiss_row['skipped']}")
@@ -261,13 +268,6 @@ def _print(size: int, row: dict[str, Any]) -> None:
         print(f"  FAISS HNSW ef {ef:>4}: recall@10 {values['recall_at_10']:.3f}, "
                           f"p50 {values['p50_ms']:.3f} ms")  # fmt: skip
     print(f"  FAISS exact    : p50 {faiss_row['exact']['p50_ms']:.3f} ms")
-    binary = row.get("binary")
-    if binary:
-        print(f"  binary HNSW: index {binary['index_bytes'] / 1e6:.0f} MB built in {binary['build_seconds']:.1f}s")
-        for count, values in binary.items():
-            if isinstance(values, dict):
-                print(f"    {count:>4} candidates re-ranked: recall@10 {values['recall_at_10']:.3f}, "
-                      f"p50 {values['p50_ms']:.2f} ms, p95 {values['p95_ms']:.2f} ms")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
