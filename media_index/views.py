@@ -194,7 +194,9 @@ def _visible_item(request: HttpRequest, pk: int) -> Item:
 
 def _back_path(request: HttpRequest) -> str:
     """The results page an item was opened from (``?back=``), when it is a path on this
-    site; anything else (another site, a scheme, an overlong value) is ignored."""
+    site; anything else (another site, a scheme, an overlong value; Django's check also
+    refuses the tabs and line breaks browsers would drop, as in "/\t/evil.example") is
+    ignored."""
     back = request.GET.get("back", "")
     if not back.startswith("/") or back.startswith(("//", "/\\")) or len(back) > MAX_BACK_PATH:
         return ""

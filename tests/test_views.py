@@ -357,6 +357,8 @@ def test_an_item_page_leads_back_to_the_results_it_was_opened_from_and_nowhere_e
         "https://evil.example/",
         "//evil.example/",
         "/\\evil.example/",
+        "/\t/evil.example/",
+        "/\n/evil.example/",
         "javascript:alert(1)",
         "/" + "a" * 3000,
     ):
