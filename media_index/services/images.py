@@ -267,6 +267,7 @@ def jpeg_without_location(data: bytes) -> bytes:
     """The JPEG with the GPS block removed from its EXIF, every other byte (the picture
     itself, the capture date, the camera) kept: what is stored when the owner did not ask
     to keep the location, since anyone who may see a picture may download its original.
+    EXIF that cannot be read and rewritten is removed whole (it might hold a location).
     Not a JPEG, or no GPS block: ``data`` unchanged."""
     if not data.startswith(JPEG_SOI):
         return data
@@ -278,19 +279,22 @@ def jpeg_without_location(data: bytes) -> bytes:
         length = int.from_bytes(data[position + 2 : position + 4], "big")
         segment = data[position + 4 : position + 2 + length]
         if marker == JPEG_APP1 and segment.startswith(EXIF_HEADER):
-            exif = Image.Exif()
-            exif.load(segment[len(EXIF_HEADER) :])
-            if ExifTags.IFD.GPSInfo not in exif:
-                return data
-            # Load the sub-IFDs that stay, so that they are written back with IFD0.
-            for ifd in (ExifTags.IFD.Exif, ExifTags.IFD.Interop):
-                if ifd in exif:
-                    exif.get_ifd(ifd)
-            del exif[ExifTags.IFD.GPSInfo]
-            body = EXIF_HEADER + exif.tobytes()
+            try:
+                exif = Image.Exif()
+                exif.load(segment[len(EXIF_HEADER) :])
+                if ExifTags.IFD.GPSInfo not in exif:
+                    return data
+                # Load the sub-IFDs that stay, so that they are written back with IFD0.
+                for ifd in (ExifTags.IFD.Exif, ExifTags.IFD.Interop):
+                    if ifd in exif:
+                        exif.get_ifd(ifd)
+                del exif[ExifTags.IFD.GPSInfo]
+                body = EXIF_HEADER + exif.tobytes()
+            except Exception:  # noqa: BLE001 - EXIF we cannot rewrite is dropped whole: it may hold a location
+                body = b""
             if len(body) + 2 > 0xFFFF:
-                return data
-            replaced = b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body
+                body = b""
+            replaced = b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body if body else b""
             return data[:position] + replaced + data[position + 2 + length :]
         position += 2 + length
     return data

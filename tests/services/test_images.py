@@ -136,3 +136,25 @@ def test_a_location_is_removed_from_a_jpeg_without_touching_the_picture_or_its_d
         assert original.tobytes() == kept.tobytes()  # the picture's own bytes are not re-encoded
     assert jpeg_without_location(stripped) == stripped  # nothing left to remove
     assert jpeg_without_location(media.image_bytes()) == media.image_bytes()  # not a JPEG: untouched
+
+
+def test_a_damaged_gps_block_is_removed_too_and_the_picture_stays_readable() -> None:
+    import struct
+
+    from PIL import ExifTags
+
+    from media_index.services.images import jpeg_without_location
+
+    plain = media.image_bytes("green", fmt="JPEG")
+    # Big-endian TIFF header, one IFD entry: a GPS block at an offset past the end.
+    tiff = b"MM\x00\x2a" + struct.pack(">IHHHIII", 8, 1, 0x8825, 4, 1, 0xFFFFFF00, 0)
+    body = b"Exif\x00\x00" + tiff
+    damaged = plain[:2] + b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body + plain[2:]
+
+    stored = jpeg_without_location(damaged)
+
+    with Image.open(io.BytesIO(stored)) as picture:
+        picture.load()
+        assert ExifTags.IFD.GPSInfo not in picture.getexif()
+    with Image.open(io.BytesIO(damaged)) as original:
+        assert ExifTags.IFD.GPSInfo in original.getexif()  # it was there
