@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from media_index.embedding.registry import BACKENDS
@@ -33,6 +34,8 @@ from media_index.services.spaces import (
 )
 from media_index.services.uploads import items_create_from_files
 
+# Strings read at import (column titles, action names, form labels) are lazy, so that each
+# request shows them in its own language; messages built inside methods use gettext.
 # The admin's login page says when the sign-in throttle refused (see auth_backends).
 admin.site.login_form = AdminSignInForm
 
@@ -57,34 +60,34 @@ class ItemAdmin(admin.ModelAdmin):
     # Files are never served from MEDIA_URL: the admin has its own file views, checked
     # against the admin's view permission (the site's views show staff only what anyone
     # may see, so a private item of another user would 404 there).
-    @admin.display(description=_("original"))
+    @admin.display(description=gettext_lazy("original"))
     def original_link(self, item: Item) -> str:
         if not item.original:
             return "-"
         return format_html('<a href="{}">{}</a>', reverse("admin:media_index_item_file", args=[item.pk]),
                            item.original_name or _("download"))  # fmt: skip
 
-    @admin.display(description=_("thumbnail"))
+    @admin.display(description=gettext_lazy("thumbnail"))
     def thumbnail_link(self, item: Item) -> str:
         if not item.thumbnail:
             return "-"
         url = reverse("admin:media_index_item_thumbnail", args=[item.pk])
         return format_html('<a href="{}"><img src="{}" alt="" width="160"></a>', url, url)
 
-    @admin.display(description=_("preview"))
+    @admin.display(description=gettext_lazy("preview"))
     def thumb(self, item: Item) -> str:
         if not item.thumbnail:
             return "-"
         url = reverse("admin:media_index_item_thumbnail", args=[item.pk])
         return format_html('<img src="{}" alt="" width="48" class="admin-thumb">', url)
 
-    @admin.display(description=_("reason"))
+    @admin.display(description=gettext_lazy("reason"))
     def short_failure(self, item: Item) -> str:
         return item.failure_reason[:80]
 
     # allowed_permissions: Django hides the action from, and refuses its POST for, staff
     # without that permission (a view-only account must not re-queue work).
-    @admin.action(description=_("Retry indexing of the selected failed items"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Retry indexing of the selected failed items"), permissions=["change"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Item]) -> None:
         count = items_retry(item_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
@@ -154,23 +157,23 @@ class ReindexForm(forms.Form):
     """Pick one of the models installed on this machine (the demo model and what
     ``download_models`` fetched into MODEL_DIR), or name another one."""
 
-    installed = forms.ChoiceField(label=_("Installed model"), required=False)
+    installed = forms.ChoiceField(label=gettext_lazy("Installed model"), required=False)
     backend = forms.ChoiceField(
-        label=_("or another: backend"),
+        label=gettext_lazy("or another: backend"),
         required=False,
         choices=[("", "—")] + [(backend.name, backend.label) for backend in BACKENDS.values()],
     )
     model = forms.CharField(
-        label=_("model"),
+        label=gettext_lazy("model"),
         max_length=200,
         required=False,
-        help_text=_("open_clip architecture (ViT-B-32) or a folder under MODEL_DIR"),
+        help_text=gettext_lazy("open_clip architecture (ViT-B-32) or a folder under MODEL_DIR"),
     )
     pretrained = forms.CharField(
-        label=_("pretrained"),
+        label=gettext_lazy("pretrained"),
         max_length=500,
         required=False,
-        help_text=_("open_clip tag or checkpoint path; empty for the backend's default"),
+        help_text=gettext_lazy("open_clip tag or checkpoint path; empty for the backend's default"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -216,13 +219,13 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[EmbeddingSpace]:
         return space_list_with_counts()
 
-    @admin.display(description=_("pretrained"), ordering="pretrained")
+    @admin.display(description=gettext_lazy("pretrained"), ordering="pretrained")
     def short_pretrained(self, space: EmbeddingSpace) -> str:
         """A checkpoint path by its file name (the whole path on hover)."""
         name = space.pretrained.rsplit("/", 1)[-1]
         return format_html('<span title="{}">{}</span>', space.pretrained, name) if name != space.pretrained else name
 
-    @admin.display(description=_("items embedded"))
+    @admin.display(description=gettext_lazy("items embedded"))
     def progress(self, space: EmbeddingSpace) -> str:
         """A bar with items done / total; static/js/admin-progress.js refreshes it from
         ``progress_view`` while the space is building and estimates the time left."""
@@ -235,7 +238,7 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
             _("Items embedded into %(space)s") % {"space": space}, _progress_text(done, total),
         )  # fmt: skip
 
-    @admin.display(description=_("relevance calibration"))
+    @admin.display(description=gettext_lazy("relevance calibration"))
     def calibration_table(self, space: EmbeddingSpace) -> str:
         """Per query kind -> item kind: the cosine at the relevance line and at a strong match."""
         calibration = Calibration.from_json(space.calibration)
@@ -256,11 +259,11 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
             _("Cosine similarities, measured on %(n)d items.") % {"n": calibration.items},
         )
 
-    @admin.display(description=_("vectors"))
+    @admin.display(description=gettext_lazy("vectors"))
     def vector_count(self, space: EmbeddingSpace) -> int:
         return space.vector_count  # type: ignore[attr-defined]
 
-    @admin.action(description=_("Activate (search with it from now on)"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Activate (search with it from now on)"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[EmbeddingSpace]) -> None:
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one space to activate."), level=messages.ERROR)
@@ -272,13 +275,13 @@ class EmbeddingSpaceAdmin(admin.ModelAdmin):
             return
         self.message_user(request, _("%(space)s is now active.") % {"space": space})
 
-    @admin.action(description=_("Continue building (embed the items still missing)"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Continue building (embed the items still missing)"), permissions=["change"])
     def continue_building(self, request: HttpRequest, queryset: QuerySet[EmbeddingSpace]) -> None:
         for space in queryset:
             sent = space_reindex_start(space=space)
             self.message_user(request, _("%(space)s: %(n)d item(s) queued.") % {"space": space, "n": sent})
 
-    @admin.action(description=_("Drop (delete its vectors and index; not the active space)"), permissions=["drop"])
+    @admin.action(description=gettext_lazy("Drop (delete its vectors and index; not the active space)"), permissions=["drop"])
     def drop(self, request: HttpRequest, queryset: QuerySet[EmbeddingSpace]) -> None:
         for space in queryset:
             name = str(space)

@@ -202,6 +202,11 @@ def test_the_admin_speaks_chinese_and_lists_items_with_thumbnails(staff_client) 
 
     assert "条目" in index and "嵌入空间" in index and "媒体索引" in index
     assert f"/admin/media_index/item/{picture.pk}/thumbnail/" in items and 'class="admin-thumb"' in items
+    # Column titles and action names too, though they are read when the admin is imported.
+    items_zh = staff_client.get("/admin/media_index/item/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    spaces_zh = staff_client.get("/admin/media_index/embeddingspace/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "预览" in items_zh and "原因" in items_zh and "重新索引所选的失败条目" in items_zh
+    assert "已嵌入的条目" in spaces_zh and "启用（从现在起用它搜索）" in spaces_zh and "模型名称" in spaces_zh
 
 
 def test_the_space_list_polls_its_progress_from_an_endpoint_staff_alone_may_read(
