@@ -13,10 +13,9 @@ BEGIN_REINDEX = "media_index.tasks.begin_reindex"
 BUILD_SPACE_INDEX = "media_index.tasks.build_space_index"
 
 
-def send(task: str, *args: object, countdown: float | None = None) -> None:
-    """Publish ``task`` with ``args`` now (or ``countdown`` seconds from now), failing fast
-    when the broker is down (callers decide what a failure means: indexing leaves items to
-    the sweep)."""
+def send(task: str, *args: object) -> None:
+    """Publish ``task`` with ``args`` now, failing fast when the broker is down (callers
+    decide what a failure means: indexing leaves items to the sweep)."""
     from celery import current_app
 
-    current_app.send_task(task, args=list(args), retry=False, countdown=countdown)
+    current_app.send_task(task, args=list(args), retry=False)
