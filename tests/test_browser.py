@@ -5,44 +5,26 @@ Screenshots go to var/test/artifacts/ (CI keeps them as test artefacts).
 
 from __future__ import annotations
 
-import shutil
+import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from media_index.models import Item
 from media_index.services.demo import demo_collection_load
 from tests import media
+from tests.chromium import NoBrowser, launch
 from tests.conftest import REPO
+from tests.fonts import run_with_fonts_hidden
 
 ARTIFACTS = REPO / "var" / "test" / "artifacts"
-# Root needs --no-sandbox; the rest keep Chromium off the (closed) network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-quic", "--no-first-run", "--disable-sync"]  # fmt: skip
 TOP = 8
 DOG_WORDS = ("puppy", "dog", "小狗", "狗")
 
 pytestmark = [pytest.mark.slow]
-NO_BROWSER = (
-    "No Chromium for the browser tests: `make test` looks for one, installs Debian's chromium "
-    "with apt-get when run as root, else tries Playwright's download. Install one with "
-    "'sudo apt-get install chromium' or '.venv/bin/python -m playwright install chromium'."
-)
-
 
 VIEWPORTS = pytest.mark.parametrize(("viewport", "locale"), [((1280, 800), "en-US"), ((390, 844), "zh-CN")],
                                     ids=["desktop-en", "phone-zh"])  # fmt: skip
-
-
-def chromium_executable(playwright) -> str | None:  # noqa: ANN001
-    """A Chromium on the PATH (Debian's), else Playwright's own download, else None."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    bundled = playwright.chromium.executable_path
-    return bundled if bundled and Path(bundled).exists() else None
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +36,41 @@ def browser() -> Iterator[object]:
     # allowing them is safe (the documented workaround).
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        executable = chromium_executable(playwright)
-        if executable is None:
-            pytest.fail(NO_BROWSER, pytrace=False)
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            browser = launch(playwright, REPO / "var" / "test")
+        except NoBrowser as error:
+            pytest.fail(str(error), pytrace=False)
         yield browser
         browser.close()
+
+
+RENDER_TEXT_WITHOUT_FONTS = """
+import sys
+from pathlib import Path
+from playwright.sync_api import sync_playwright
+from tests.chromium import launch
+with sync_playwright() as playwright:
+    browser = launch(playwright, Path(sys.argv[0]).parent)
+    page = browser.new_page()
+    page.set_content("<p><span id=t style='font-family:sans-serif'>cute puppy</span></p>")
+    print(page.inner_text("#t"), page.evaluate("document.getElementById('t').getBoundingClientRect().width"))
+    browser.close()
+"""
+
+
+def test_the_browser_renders_text_on_a_machine_without_fonts(tmp_path) -> None:
+    """Debian's chromium comes without a font; the font from pip (tests/fonts.py) is what the
+    browser tests render with when the machine has none."""
+    script = tmp_path / "render_text.py"
+    script.write_text(RENDER_TEXT_WITHOUT_FONTS)
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_DIRS": str(tmp_path), "PYTHONPATH": str(REPO)}
+    result, hidden = run_with_fonts_hidden(script, cwd=REPO, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    if hidden:
+        assert lines[0] == "0", "the system font folders were not hidden"
+    text, width = lines[-1].rsplit(" ", 1)
+    assert text == "cute puppy" and float(width) > 30
 
 
 @pytest.fixture

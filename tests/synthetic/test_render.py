@@ -1,17 +1,15 @@
 """Picture rendering from the shipped drawings and font subset (no model, no Django)."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from media_index.synthetic.concepts import CONCEPTS, CONCEPTS_BY_KEY
 from media_index.synthetic.render import EMOJI_FONT_PATH, emoji_glyph, render_picture
+from tests.fonts import run_with_fonts_hidden
 
 REPO = Path(__file__).resolve().parents[2]
-SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/X11/fonts")
 RENDER_EVERY_GLYPH = (
     "from media_index.synthetic.concepts import CONCEPTS\n"
     "from media_index.synthetic.render import emoji_glyph, render_picture\n"
@@ -21,17 +19,6 @@ RENDER_EVERY_GLYPH = (
 )
 
 
-def _hidden_fonts_command(tmp_path: Path) -> list[str]:
-    """The renderer in a mount namespace where every system font folder is an empty tmpfs
-    (root: a plain mount namespace; others: a user namespace mapped to root)."""
-    mounts = " && ".join(f"mount -t tmpfs none {d}" for d in SYSTEM_FONT_DIRS if os.path.isdir(d)) or "true"
-    script = tmp_path / "render.py"
-    script.write_text(RENDER_EVERY_GLYPH)
-    namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--map-root-user", "--mount"]
-    return [*namespace, "sh", "-c", f'{mounts} && (find {" ".join(SYSTEM_FONT_DIRS)} -mindepth 1 2>/dev/null | wc -l) && '
-            f'exec "{sys.executable}" "{script}"']  # fmt: skip
-
-
 def test_rendering_needs_no_system_font(tmp_path):
     """Every picture the demo collection, the training data and the tests draw comes from the
     font shipped in the repository: with the system font folders hidden, all glyphs render."""
@@ -39,13 +26,10 @@ def test_rendering_needs_no_system_font(tmp_path):
     # Nothing for fontconfig or Pillow's own font search to find either.
     env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_DIRS": str(tmp_path), "PYTHONPATH": str(REPO)}
 
-    result = subprocess.run(_hidden_fonts_command(tmp_path), cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=300)  # fmt: skip
-    if result.returncode != 0 and "unshare" in result.stderr and "Operation not permitted" in result.stderr:
-        # A container without namespaces: the environment alone hides the user font folders.
-        result = subprocess.run([sys.executable, str(tmp_path / "render.py")], cwd=REPO, env=env,
-                                capture_output=True, text=True, timeout=300)  # fmt: skip
-    else:
+    script = tmp_path / "render.py"
+    script.write_text(RENDER_EVERY_GLYPH)
+    result, hidden = run_with_fonts_hidden(script, cwd=REPO, env=env)
+    if hidden:
         assert result.stdout.splitlines()[0] == "0", "the system font folders were not hidden"
 
     assert result.returncode == 0, result.stderr[-3000:]
