@@ -103,6 +103,25 @@ def _scores(ranked: Sequence[int], relevant: set[int], shown: Sequence[int], kin
     return scores
 
 
+def _pictures_in_mixed_and_alone(
+    query: EvalQuery, ranked: Sequence[int], relevant: set[int], *, space_id: int | None, mode: str | None,
+    exact: bool,
+) -> tuple[float, float]:
+    """Text-to-picture P@5 twice: of the first five pictures in the mixed list, and of a
+    pictures-only search for the same query. Equal when mixing in the notes costs the
+    pictures nothing (neither their place among themselves nor their candidates)."""
+    images = set(Item.objects.filter(pk__in=list(ranked), kind=Item.Kind.IMAGE).values_list("pk", flat=True))
+    in_mixed = [pk for pk in ranked if pk in images][:5]
+    try:
+        alone = search_by_query(viewer=AnonymousUser(), text=query.text, image=query.image.read_bytes() if query.image
+                                else None, filters=SearchFilters(scope="any", exact=exact, kind=Item.Kind.IMAGE),
+                                space_id=space_id, mode=mode)  # fmt: skip
+        alone_ranked = [hit.item_id for hit in alone.hits + alone.weaker][:5]
+    except InvalidInput:
+        alone_ranked = []
+    return len(relevant & set(in_mixed)) / 5, len(relevant & set(alone_ranked)) / 5
+
+
 def _mean(rows: Sequence[dict[str, float]]) -> dict[str, float]:
     return {name: sum(row[name] for row in rows) / len(rows) for name in rows[0]} if rows else {}
 
@@ -117,7 +136,7 @@ def evaluate_queries(
     compared on the same queries.
     """
     per_query, by_lang = [], defaultdict(list)
-    nonsense, mixed = [], []
+    nonsense, mixed, pictures = [], [], []
     for query in queries:
         filters = SearchFilters(scope="any", exact=exact, kind=query.kind)
         relevant = resolve_relevant(query.relevant)
@@ -138,6 +157,8 @@ def evaluate_queries(
         scores = _scores(ranked, relevant, shown, kinds)
         if {"image", "note"} <= set(kinds.values()):
             mixed.append(1.0 if scores["top5_images"] and scores["top5_notes"] else 0.0)
+            pictures.append(_pictures_in_mixed_and_alone(query, ranked, relevant, space_id=space_id, mode=mode,
+                                                         exact=exact))  # fmt: skip
         per_query.append({"line": query.line, "query": query.text or str(query.image), "lang": query.lang,
                           "first_relevant_rank": next((n for n, pk in enumerate(ranked, 1) if pk in relevant), None),
                           **scores})  # fmt: skip
@@ -147,6 +168,8 @@ def evaluate_queries(
     if mixed:
         # Queries whose relevant set holds both kinds: the mixed top 5 shows one of each.
         overall["both_kinds@5"] = sum(mixed) / len(mixed)
+        overall["image_p@5_mixed"] = sum(row[0] for row in pictures) / len(pictures)
+        overall["image_p@5_alone"] = sum(row[1] for row in pictures) / len(pictures)
     return {
         "queries": len(per_query),
         "metrics": overall,

@@ -48,18 +48,27 @@ def test_two_differently_trained_spaces_learn_their_own_line_and_both_separate_n
     genuine = load_queries(REPO / "eval" / "demo-camera-queries.jsonl")
     nonsense = load_queries(REPO / "eval" / "nonsense-queries.jsonl")
 
-    lines, results = {}, {}
+    lines, results, mixing = {}, {}, {}
     for space in (demo, tuned):
         calibration = space_calibration(space=space)
         assert isinstance(calibration, Calibration) and calibration.items >= len(ready) * 0.8
         lines[space.pk] = calibration.stats("text", "image").cosine_at(0)
-        results[space.pk] = (evaluate_queries(genuine, space_id=space.pk)["metrics"]["kept"],
+        metrics = evaluate_queries(genuine, space_id=space.pk)["metrics"]
+        mixing[space.pk] = (metrics["both_kinds@5"], metrics["image_p@5_mixed"], metrics["image_p@5_alone"])
+        results[space.pk] = (metrics["kept"],
                              evaluate_queries(nonsense, space_id=space.pk)["nonsense"]["answered_nothing"])  # fmt: skip
 
     print("relevance line (text->image cosine) and (kept, answered_nothing) per space:", lines, results)
+    print("(both kinds in the top 5, picture P@5 within the mixed list, pictures alone) per space:", mixing)
     # Each space's own line: not one constant for every model.
     # (identical weights give identical lines; 1e-3 is far above float noise)
     assert abs(lines[demo.pk] - lines[tuned.pk]) > 1e-3, lines
     for space_id, (kept, answered_nothing) in results.items():
         assert kept >= 0.95, (space_id, results)
         assert answered_nothing >= 0.90, (space_id, results)
+    # One mixed list on the calibrated scale, camera-named pictures (no title to lean on):
+    # pictures and notes both reach the top 5, and mixing in the notes costs the pictures
+    # nothing among themselves.
+    for space_id, (both_kinds, in_mixed, alone) in mixing.items():
+        assert both_kinds >= 0.90, (space_id, mixing)
+        assert abs(in_mixed - alone) <= 0.05, (space_id, mixing)

@@ -60,7 +60,9 @@ class Command(BaseCommand):
                 )
             if "both_kinds@5" in run["metrics"]:
                 self.stdout.write(f"{'':>6} {'':<8} {'':<6} both kinds in the mixed top 5: "
-                                  f"{run['metrics']['both_kinds@5']:.3f}")  # fmt: skip
+                                  f"{run['metrics']['both_kinds@5']:.3f}; text-to-picture P@5 within the mixed "
+                                  f"list {run['metrics']['image_p@5_mixed']:.3f}, pictures alone "
+                                  f"{run['metrics']['image_p@5_alone']:.3f}")  # fmt: skip
             if run["nonsense"]["queries"]:
                 self.stdout.write(f"{run['space'] or 'active':>6} {run['mode']:<8} {run['index']:<6} nonsense: "
                                   f"{run['nonsense']['answered_nothing']:.3f} of {run['nonsense']['queries']} "
