@@ -20,15 +20,16 @@ importing that package would pick a settings module for every child process.
 The public API (used by the benchmarks in ``bench/`` and by the tests):
 
 - ``services(state_dir, env)``: the servers the environment does not already name, their
-  URLs written into ``env``; ``embedded_postgres`` / ``embedded_redis`` for one of them.
+  URLs written into ``env``; ``embedded_postgres`` / ``embedded_redis`` for one of them;
+  ``embedded_replica``: a streaming replica of an embedded primary (the replica tests).
 - ``start_process(args, env)`` / ``stop_process(proc)``: a child in its own session that
   dies with its parent, stopped with SIGTERM then SIGKILL; ``Children`` for several.
 """
 
 from devstack.processes import BASE_DIR, STOP_GRACE_SECONDS, Children, start_process, stop_process
-from devstack.servers import embedded_postgres, embedded_redis, services
+from devstack.servers import embedded_postgres, embedded_redis, embedded_replica, services
 
 __all__ = [
-    "BASE_DIR", "STOP_GRACE_SECONDS", "Children", "embedded_postgres", "embedded_redis", "services",
+    "BASE_DIR", "STOP_GRACE_SECONDS", "Children", "embedded_postgres", "embedded_redis", "embedded_replica", "services",
     "start_process", "stop_process",
 ]  # fmt: skip

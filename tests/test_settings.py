@@ -52,6 +52,17 @@ def test_environment_values_reach_settings(monkeypatch: pytest.MonkeyPatch) -> N
     assert (settings.OPEN_CLIP_MODEL, settings.OPEN_CLIP_PRETRAINED) == ("ViT-B-32", "laion2b_s34b_b79k")
 
 
+def test_replica_urls_become_replica_aliases_that_mirror_the_test_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_REPLICA_URLS", "postgres://u:p@replica-a:5432/searchsite,postgres://u:p@replica-b/searchsite")
+
+    settings = _fresh_import("searchsite.settings.base")
+
+    assert [alias for alias in settings.DATABASES if alias != "default"] == ["replica1", "replica2"]
+    assert (settings.DATABASES["replica1"]["HOST"], settings.DATABASES["replica2"]["HOST"]) == ("replica-a", "replica-b")
+    assert settings.DATABASES["replica1"]["TEST"] == {"MIRROR": "default"}
+    assert settings.DATABASE_ROUTERS == ["media_index.replicas.ReplicaRouter"]
+
+
 def test_search_tuning_comes_from_the_environment_and_out_of_range_values_are_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

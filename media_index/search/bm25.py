@@ -21,9 +21,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection
-
 from media_index.models import LexicalTerm
+from media_index.replicas import read_connection
 from media_index.search.text_analysis import query_terms
 
 # pgvector's sparsevec allows up to 1e9 dimensions; term ids are far below.
@@ -51,7 +50,7 @@ def _visible_statistics(
     term_ids: Sequence[int], visible_sql: str, visible_params: Sequence[object]
 ) -> tuple[int, float, dict[int, int]]:
     """(documents, average length, document frequency per term) over the visible items only."""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             "SELECT count(*), coalesce(avg(d.length), 0) FROM media_index_lexicaldocument d "
             f"JOIN media_index_item i ON i.id = d.item_id WHERE i.status = 'ready' AND {visible_sql}",
@@ -112,7 +111,7 @@ def lexical_rank(
         BM25_K1 + 1, BM25_K1, BM25_B, BM25_B, max(average_length, 1.0),
         query_ids, *visible_params, limit,
     ]  # fmt: skip
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [

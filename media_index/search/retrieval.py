@@ -16,12 +16,13 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from media_index.embedding.base import Vectors
 from media_index.errors import InvalidInput
 from media_index.models import EmbeddingSpace, Item
+from media_index.replicas import read_alias, read_connection
 from media_index.search.bm25 import lexical_rank
 from media_index.search.types import Scope, SearchFilters, SearchHit
 
@@ -107,7 +108,7 @@ def rank(
         f"WHERE {' AND '.join(where)} "
         f"ORDER BY {order} LIMIT %s"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using=read_alias()), read_connection().cursor() as cursor:
         cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search_for(space)}")
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         cursor.execute(sql, [literal, *params, literal, CANDIDATE_VECTORS])
@@ -129,7 +130,7 @@ def _few_visible_items(where_sql: str, params: Sequence[object]) -> bool:
     limit = settings.SEARCH_EXACT_MAX_ITEMS
     if limit <= 0:
         return False
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM (SELECT 1 FROM media_index_item i "
             f"WHERE i.status = 'ready' AND {where_sql} LIMIT %s) AS visible",
@@ -195,7 +196,7 @@ def dense_hits_for_items(space: EmbeddingSpace, query: Vectors, item_ids: Sequen
     """Exact dense scores of given items (lexical matches the HNSW candidates missed)."""
     if not item_ids:
         return []
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             "SELECT v.item_id, v.chunk, v.span_start, v.span_end, 1 - (v.embedding <=> %s::vector), i.kind "
             "FROM media_index_vector v JOIN media_index_item i ON i.id = v.item_id "
@@ -232,7 +233,7 @@ def rank_sparse(
         "AND -(v.sparse <#> %s::sparsevec) > 0 "
         "ORDER BY v.sparse <#> %s::sparsevec LIMIT %s"
     )
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, [query, space.pk, *filter_params, query, query, CANDIDATE_VECTORS])
         hits = _best_chunk_hits(cursor.fetchall())
     for hit in hits:

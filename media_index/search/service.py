@@ -21,6 +21,7 @@ from pgvector import SparseVector
 from media_index.embedding.registry import config_for_space, get_embedder
 from media_index.errors import InvalidInput, NotFound
 from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.replicas import on_replica
 from media_index.search.fusion import RankedList, fuse, fuse_calibrated, relevance_cutoff
 from media_index.search.query import combine_queries, embed_text_query, normalize_words, query_vector
 from media_index.search.retrieval import MAX_RANKED_ITEMS, dense_hits_for_items, rank, rank_lexical, rank_sparse
@@ -131,6 +132,7 @@ def _finish(
     return SearchResult(space=space, hits=hits, weaker=weaker, mode=mode)
 
 
+@on_replica
 def search_by_query(
     *,
     viewer: AbstractBaseUser | AnonymousUser,
@@ -192,6 +194,7 @@ def search_by_query(
     return _finish(space, fuse_calibrated(dense, lexical), filters, mode=mode)
 
 
+@on_replica
 def search_by_vector(
     *,
     viewer: AbstractBaseUser | AnonymousUser,
@@ -212,6 +215,7 @@ def search_by_vector(
                    filters)  # fmt: skip
 
 
+@on_replica
 def search_similar(
     *,
     viewer: AbstractBaseUser | AnonymousUser,

@@ -25,6 +25,7 @@ from media_index.embedding.base import Embedder, SparseTextEmbedder, Vectors
 from media_index.embedding.registry import config_for_space, configured_model, configured_text_model, get_embedder
 from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
+from media_index.replicas import note_write
 from media_index.selectors import active_space, active_text_space
 from media_index.services.calibration import space_calibration_refresh
 from media_index.services.chunking import Chunk, note_chunks
@@ -206,6 +207,8 @@ def _store(items: Sequence[Item], rows: dict[int, list[Vector]]) -> tuple[list[i
         Item.objects.filter(pk__in=alive).update(
             status=Item.Status.READY, failure_reason="", indexed_at=timezone.now(), indexing_started_at=None
         )
+    # The owners find their items ready at once, even where searches read a replica.
+    note_write(item.owner_id for item in kept)
     return [item.pk for item in kept], [item_id for item_id in ids if item_id not in alive]
 
 

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "media_index.middleware.ReadYourWritesMiddleware",
     "media_index.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -106,6 +107,20 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # Re-check pooled connections so a database restart heals without a web restart.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Read replicas (streaming standbys of the primary), comma-separated URLs: search reads go
+# there, everything else to the primary (media_index/replicas.py). Aliases replica1, 2, …
+# In tests each mirrors the test database's name on its own server.
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    DATABASES[f"replica{_number}"] = {
+        **env.db_url_config(_url), "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True, "TEST": {"MIRROR": "default"},
+    }  # fmt: skip
+DATABASE_ROUTERS = ["media_index.replicas.ReplicaRouter"]
+# Read-your-writes: how long a user's last write sends their searches to a replica only
+# once it has replayed that write (longer than any lag worth waiting for).
+REPLICA_READ_YOUR_WRITES_SECONDS = env.int("REPLICA_READ_YOUR_WRITES_SECONDS", default=600)
+# A replica that failed is skipped (searches go to the primary) for this long.
+REPLICA_RETRY_SECONDS = env.int("REPLICA_RETRY_SECONDS", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---------------------------------------------------------------------
