@@ -6,6 +6,10 @@ Each figure comes from a fresh Python process (so nothing measured earlier is co
 Django set up (what a web process holds before its first search), then the model loaded
 and one query embedded (a web process after its first search), then a batch of 32
 pictures embedded (a worker at work). RSS from psutil. Writes bench/results/memory.json.
+
+An ONNX runtime is measured twice: the first process finds no export and makes one with
+PyTorch (a worker's first start), the second finds it and never imports torch (a web
+process, ``media_index/embedding/onnx_embedder.py``).
 """
 
 from __future__ import annotations
@@ -31,12 +35,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(options: dict[str, Any]) -> None:
     rows = {}
     for runtime in [name.strip() for name in options["runtimes"].split(",") if name.strip()]:
-        probe = subprocess.run(
-            [sys.executable, "-m", "bench.memory_probe", runtime, *(["--random-vit-b-32"] * options["random_vit_b_32"])],
-            cwd=REPO, env=dict(os.environ), capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        rows[runtime] = {name: value / 2**20 for name, value in json.loads(probe.stdout.splitlines()[-1]).items()}
-        print(f"{runtime:<10} " + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in rows[runtime].items()))
+        passes = ("first process", "export cached") if runtime != "torch" and not options["random_vit_b_32"] else ("",)
+        for label in passes:
+            probe = subprocess.run(
+                [sys.executable, "-m", "bench.memory_probe", runtime,
+                 *(["--random-vit-b-32"] * options["random_vit_b_32"])],
+                cwd=REPO, env=dict(os.environ), capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            result = json.loads(probe.stdout.splitlines()[-1])
+            path = "PyTorch path" if result["torch_imported"] else "no torch"
+            key = f"{runtime} ({label}: {path})" if label else runtime
+            rows[key] = {**{name: value / 2**20 for name, value in result["sizes"].items()},
+                         "embedder": result["embedder"], "torch_imported": result["torch_imported"]}  # fmt: skip
+            print(f"{key:<28} " + ", ".join(f"{name} {value:.0f} MiB" for name, value in rows[key].items()
+                                            if isinstance(value, float))
+                  + f"; {result['embedder']}, torch imported: {result['torch_imported']}")  # fmt: skip
     name = "memory-vit-b-32-random.json" if options["random_vit_b_32"] else "memory-configured.json"
     out = options["out"] or RESULTS_DIR / name
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,9 @@ def main(argv: list[str]) -> int:
     out["model_and_one_query"] = _rss()
     embedder.embed_images([Image.new("RGB", (320, 240), (200, 100, 50)) for _ in range(32)])
     out["after_batch_of_32_pictures"] = _rss()
-    print(json.dumps(out))
+    # Which path served it: the ONNX export without torch (a web process once a worker has
+    # exported the model), or PyTorch (exporting first, for an ONNX runtime).
+    print(json.dumps({"sizes": out, "embedder": type(embedder).__name__, "torch_imported": "torch" in sys.modules}))
     return 0
 
 

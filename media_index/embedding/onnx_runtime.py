@@ -36,7 +36,7 @@ def onnx_dir(model_name: str, checkpoint_sha256: str) -> Path:
     return Path(settings.MODEL_DIR) / "onnx" / f"{model_name}__{checkpoint_sha256[:16]}__v{EXPORT_VERSION}"
 
 
-def _int8_name(name: str) -> str:
+def int8_name(name: str) -> str:
     return name.replace(".onnx", ".int8.onnx")
 
 
@@ -144,12 +144,12 @@ def export_open_clip(model: Any, tokenizer: Any, image_size: int, folder: Path, 
                     torch.backends.mha.set_fastpath_enabled(fastpath)
 
             _atomic_export(build, target)
-        if int8 and not (folder / _int8_name(name)).exists():
+        if int8 and not (folder / int8_name(name)).exists():
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             logger.info("Quantising %s to int8", name)
             _atomic_export(lambda path, source=target: quantize_dynamic(source, path, weight_type=QuantType.QInt8),
-                           folder / _int8_name(name))  # fmt: skip
+                           folder / int8_name(name))  # fmt: skip
     return folder
 
 
@@ -165,7 +165,7 @@ class OnnxEncoders:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
 
         def session(name: str) -> Any:
-            path = folder / (_int8_name(name) if int8 else name)
+            path = folder / (int8_name(name) if int8 else name)
             return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
         self._image, self._text = session(IMAGE_FILE), session(TEXT_FILE)

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from functools import partial
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from media_index.embedding.base import Embedder, SpaceSpec, Vectors, l2_normalize
 from media_index.embedding.text_prefix import encode_text_prefix, eot_pooled_text_tower
-from media_index.embedding.weights import OpenClipWeights
+from media_index.embedding.weights import OpenClipWeights, file_sha256
 
 BACKEND = "open_clip"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class OpenClipEmbedder(Embedder):
@@ -77,6 +68,7 @@ class OpenClipEmbedder(Embedder):
             self._onnx = load_onnx_encoders(model, self._tokenizer, int(size[0] if isinstance(size, tuple) else size),
                                             weights.model_name, self.spec.checkpoint_sha256, runtime,
                                             encode_text=encode_text)  # fmt: skip
+            _write_onnx_meta(model, self._tokenizer, self.spec, causal[1] if causal else None)
             # ONNX Runtime computes every vector from here on: free the PyTorch weights.
             self._model = self._text_tower = None
 
@@ -111,3 +103,24 @@ class OpenClipEmbedder(Embedder):
             return len(inner(text, add_special_tokens=True)["input_ids"])
         # CLIP's BPE: the text's tokens plus start- and end-of-text markers.
         return len(self._tokenizer.encode(text)) + 2
+
+
+def _write_onnx_meta(model: Any, tokenizer: Any, spec: SpaceSpec, pooling: Any) -> None:
+    """What a process without torch needs to use the export (``onnx_embedder``)."""
+    import open_clip
+
+    from media_index.embedding.onnx_embedder import OnnxMeta, write_meta
+    from media_index.embedding.onnx_runtime import onnx_dir
+
+    cfg = model.visual.preprocess_cfg
+    size = cfg["size"][0] if isinstance(cfg["size"], (tuple, list)) else cfg["size"]
+    plain_bpe = type(tokenizer) is open_clip.SimpleTokenizer and getattr(tokenizer, "reduction_fn", None) is None
+    clean = getattr(getattr(tokenizer, "clean_fn", None), "__name__", "")
+    write_meta(onnx_dir(spec.model_name, spec.checkpoint_sha256), OnnxMeta(
+        backend=spec.backend, model_name=spec.model_name, pretrained=spec.pretrained,
+        checkpoint_sha256=spec.checkpoint_sha256, dimension=spec.dimension, context_length=spec.max_tokens,
+        image_size=int(size), mean=tuple(cfg["mean"]), std=tuple(cfg["std"]), interpolation=cfg["interpolation"],
+        resize_mode=cfg["resize_mode"], pool_type=pooling.pool_type if pooling else None,
+        eos_id=pooling.eos_id if pooling else None,
+        tokenizer="clip-bpe" if plain_bpe and clean == "_clean_lower" else type(tokenizer).__name__,
+    ))  # fmt: skip

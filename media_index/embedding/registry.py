@@ -57,8 +57,22 @@ class Backend:
 
 
 def _build_open_clip(config: ModelConfig) -> Embedder:
+    from media_index.embedding.weights import local_open_clip_checkpoint, resolve_open_clip
+
+    if config.runtime != "torch":
+        # An ONNX export already in the cache: no torch in this process (web processes).
+        from media_index.embedding.onnx_embedder import torch_free_embedder
+        from media_index.embedding.weights import file_sha256
+
+        checkpoint = local_open_clip_checkpoint(config.model_name, config.pretrained)
+        if checkpoint is not None:
+            embedder = torch_free_embedder(
+                model_name=config.model_name, pretrained=config.pretrained,
+                checkpoint_sha256=file_sha256(checkpoint), runtime=config.runtime,
+            )
+            if embedder is not None:
+                return embedder
     from media_index.embedding.open_clip_backend import OpenClipEmbedder
-    from media_index.embedding.weights import resolve_open_clip
 
     return OpenClipEmbedder(resolve_open_clip(config.model_name, config.pretrained), device=config.device,
                             runtime=config.runtime)  # fmt: skip
@@ -123,8 +137,10 @@ def config_for(backend: str, *, model_name: str | None = None, pretrained: str |
     for what is not given, and the configured runtime where the backend has it."""
     entry = backend_for(backend)
     runtime = settings.EMBEDDING_RUNTIME if settings.EMBEDDING_RUNTIME in entry.runtimes else "torch"
+    # ONNX Runtime runs on the CPU here: asking torch about CUDA would import it for nothing.
+    device = _device(settings.EMBEDDING_DEVICE) if runtime == "torch" else "cpu"
     return ModelConfig(backend=entry.name, model_name=model_name or entry.default_model(),
-                       pretrained=pretrained or entry.default_pretrained(), device=_device(settings.EMBEDDING_DEVICE),
+                       pretrained=pretrained or entry.default_pretrained(), device=device,
                        runtime=runtime)  # fmt: skip
 
 

@@ -79,7 +79,7 @@ class VisualizedBgeEmbedder(Embedder):
     def __init__(self, weights: VisualizedBgeWeights, *, device: str = "cpu") -> None:
         import torch
 
-        from media_index.embedding.open_clip_backend import file_sha256
+        from media_index.embedding.weights import file_sha256
 
         _prepare_eva_clip()
         from FlagEmbedding.visual.modeling import Visualized_BGE

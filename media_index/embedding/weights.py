@@ -7,6 +7,7 @@ them where :func:`resolve_open_clip` looks.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,29 @@ def _looks_like_path(pretrained: str) -> bool:
     return "/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
 
 
+def file_sha256(path: Path) -> str:
+    """A checkpoint's identity (part of its space's): the sha256 of the file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def local_open_clip_checkpoint(model_name: str, pretrained: str) -> Path | None:
+    """The checkpoint file of ``model_name``/``pretrained`` found without importing open_clip
+    (whose package imports torch): the demo model, a path, or a downloaded tag's hub file.
+    None when only open_clip's pretrained table could say (``resolve_open_clip`` does)."""
+    if pretrained == DEMO_PRETRAINED:
+        return DEMO_CHECKPOINT if DEMO_CHECKPOINT.is_file() else None
+    if _looks_like_path(pretrained):
+        path = Path(pretrained)
+        path = path if path.is_absolute() else Path(settings.MODEL_DIR) / path
+        return path if path.is_file() else None
+    folder = open_clip_dir(model_name, pretrained)
+    return next((folder / name for name in HUB_WEIGHT_FILES if (folder / name).is_file()), None)
+
+
 def resolve_open_clip(model_name: str, pretrained: str) -> OpenClipWeights:
     """Find the local checkpoint for ``model_name``/``pretrained`` or say exactly what is missing.
 
@@ -68,8 +92,6 @@ def resolve_open_clip(model_name: str, pretrained: str) -> OpenClipWeights:
     (absolute, or relative to MODEL_DIR), or an open_clip pretrained tag such as
     ``laion2b_s34b_b79k`` whose files ``download_models`` fetched.
     """
-    import open_clip
-
     if pretrained == DEMO_PRETRAINED:
         if not DEMO_CHECKPOINT.exists():
             raise ModelUnavailable(
@@ -84,6 +106,8 @@ def resolve_open_clip(model_name: str, pretrained: str) -> OpenClipWeights:
         if not path.is_file():
             raise ModelUnavailable(f"Checkpoint file {path} (OPEN_CLIP_PRETRAINED) does not exist.")
         return OpenClipWeights(model_name, pretrained, path)
+
+    import open_clip  # only a pretrained tag needs open_clip's table (and so torch)
 
     cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
     if not cfg:
