@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(options: dict[str, Any]) -> None:
     rows = {}
     for runtime in [name.strip() for name in options["runtimes"].split(",") if name.strip()]:
-        passes = ("first process", "export cached") if runtime != "torch" and not options["random_vit_b_32"] else ("",)
+        passes = ("first process", "export cached") if runtime != "torch" else ("",)
         for label in passes:
             probe = subprocess.run(
                 [sys.executable, "-m", "bench.memory_probe", runtime,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import psutil
 
@@ -18,6 +19,23 @@ from bench import setup_django
 
 def _rss() -> int:
     return psutil.Process().memory_info().rss
+
+
+def _exported_random_vit_b_32(runtime: str):  # noqa: ANN202 - an Embedder or None
+    """The random ViT-B-32's export, found by its meta.json without making the checkpoint
+    (which needs torch): what a web process would load once a worker had exported it."""
+    from django.conf import settings
+
+    from bench.weights import RANDOM_VIT_B_32_TAG
+    from media_index.embedding.onnx_embedder import read_meta, torch_free_embedder
+    from media_index.embedding.onnx_runtime import EXPORT_VERSION
+
+    for folder in sorted((Path(settings.MODEL_DIR) / "onnx").glob(f"ViT-B-32__*__v{EXPORT_VERSION}")):
+        meta = read_meta(folder)
+        if meta is not None and meta.pretrained == RANDOM_VIT_B_32_TAG:
+            return torch_free_embedder(model_name=meta.model_name, pretrained=meta.pretrained,
+                                       checkpoint_sha256=meta.checkpoint_sha256, runtime=runtime)  # fmt: skip
+    return None
 
 
 def main(argv: list[str]) -> int:
@@ -31,7 +49,10 @@ def main(argv: list[str]) -> int:
     from bench.model import random_vit_b_32
     from media_index.embedding.registry import configured_model, get_embedder
 
-    embedder = random_vit_b_32(runtime) if random_vit else get_embedder(replace(configured_model(), runtime=runtime))
+    if random_vit:
+        embedder = (_exported_random_vit_b_32(runtime) if runtime != "torch" else None) or random_vit_b_32(runtime)
+    else:
+        embedder = get_embedder(replace(configured_model(), runtime=runtime))
     embedder.embed_texts(["a cute puppy"])
     out["model_and_one_query"] = _rss()
     embedder.embed_images([Image.new("RGB", (320, 240), (200, 100, 50)) for _ in range(32)])

@@ -151,3 +151,29 @@ def test_with_redirects_a_file_is_a_short_lived_presigned_link_given_after_the_c
     assert fetched.headers["Content-Type"] == "image/png"
     anonymous = APIClient().get(f"/api/v1/items/{item.pk}/file/")
     assert anonymous.status_code in (401, 404)
+
+
+def test_an_onnx_export_made_on_one_host_is_fetched_by_another(s3_settings: str, settings, tmp_path: Path) -> None:
+    """A worker exports the model for EMBEDDING_RUNTIME=onnx and shares it; a web host with an
+    empty MODEL_DIR fetches it and embeds without PyTorch, with the same vectors."""
+    import numpy as np
+
+    from media_index.embedding.onnx_embedder import OnnxOpenClipEmbedder, torch_free_embedder
+    from media_index.embedding.open_clip_backend import OpenClipEmbedder
+    from media_index.embedding.weights import resolve_open_clip
+
+    settings.MODEL_DIR = tmp_path / "worker-models"
+    worker = OpenClipEmbedder(resolve_open_clip("demo-clip", "demo"), runtime="onnx")
+    shared = sorted(name.rsplit("/", 1)[-1] for name in _objects(s3_settings))
+    assert shared == ["image.onnx", "meta.json", "text.onnx"]
+    assert all(name.startswith("model-exports/demo-clip__") for name in _objects(s3_settings))
+
+    settings.MODEL_DIR = tmp_path / "web-models"
+    spec = worker.spec
+    web = torch_free_embedder(model_name=spec.model_name, pretrained=spec.pretrained,
+                              checkpoint_sha256=spec.checkpoint_sha256, runtime="onnx")  # fmt: skip
+
+    assert isinstance(web, OnnxOpenClipEmbedder) and web.spec == spec
+    assert sorted(path.name for path in next((tmp_path / "web-models" / "onnx").iterdir()).iterdir()) == shared
+    texts = ["a cute puppy", "红色的汽车"]
+    assert np.abs(web.embed_texts(texts) - worker.embed_texts(texts)).max() < 1e-5

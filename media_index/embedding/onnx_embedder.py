@@ -10,6 +10,11 @@ at a few hundred MiB instead of PyTorch's gigabyte (``bench memory``). Where the
 missing, or the model needs something this module does not implement (a Hugging Face
 tokeniser, another resize mode), ``torch_free_embedder`` answers None and the registry
 loads the PyTorch path, which exports them.
+
+Several hosts: with media in an object store (``MEDIA_STORAGE=s3``) the exporting process
+also copies the export there (``share_export``, under ``model-exports/``), and a web host
+whose own ``MODEL_DIR`` lacks it fetches it from there (``fetch_shared_export``) instead of
+loading PyTorch to export it again.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from media_index.embedding.onnx_runtime import IMAGE_FILE, TEXT_FILE, OnnxEncode
 logger = logging.getLogger(__name__)
 
 META_FILE = "meta.json"
+SHARED_PREFIX = "model-exports"
 RESIZE_MODES = ("shortest", "squash")
 # Pillow's filters under the names open_clip's preprocessing configuration uses.
 INTERPOLATIONS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
@@ -143,12 +149,68 @@ def torch_free_embedder(*, model_name: str, pretrained: str, checkpoint_sha256: 
     """The torch-free embedder for this checkpoint when its export and ``meta.json`` are
     in the cache and describe something this module can run; else None."""
     folder = onnx_dir(model_name, checkpoint_sha256)
-    meta = read_meta(folder)
     int8 = runtime == "onnx-int8"
     files = [folder / (int8_name(name) if int8 else name) for name in (IMAGE_FILE, TEXT_FILE)]
+    if read_meta(folder) is None or not all(path.is_file() for path in files):
+        fetch_shared_export(folder)
+    meta = read_meta(folder)
     if meta is None or not all(path.is_file() for path in files):
         return None
     if not meta.supported() or (meta.model_name, meta.pretrained) != (model_name, pretrained):
         logger.info("The ONNX export in %s needs the PyTorch path (%s)", folder, meta)
         return None
     return OnnxOpenClipEmbedder(folder, meta, int8=int8)
+
+
+def _shared(folder: Path) -> str | None:
+    """The export's prefix in the media storage when that storage is shared between hosts."""
+    from django.conf import settings
+
+    return f"{SHARED_PREFIX}/{folder.name}" if settings.MEDIA_STORAGE == "s3" else None
+
+
+def share_export(folder: Path) -> None:
+    """Copy the export's files that the shared storage lacks there, ``meta.json`` last (a
+    reader that finds it finds the encoders too). A failure is logged: each host can still
+    export for itself."""
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+
+    prefix = _shared(folder)
+    if prefix is None:
+        return
+    try:
+        paths = sorted((path for path in folder.iterdir() if path.suffix in (".onnx", ".json")),
+                       key=lambda path: path.name == META_FILE)  # fmt: skip
+        for path in paths:
+            name = f"{prefix}/{path.name}"
+            if path.name == META_FILE or not default_storage.exists(name):
+                with path.open("rb") as handle:
+                    default_storage.save(name, File(handle))
+    except Exception:  # noqa: BLE001 - sharing is an optimisation
+        logger.exception("Could not copy the ONNX export %s to the media storage", folder)
+
+
+def fetch_shared_export(folder: Path) -> bool:
+    """Copy an export another host shared into this host's ``folder``; whether one was there."""
+    from django.core.files.storage import default_storage
+
+    prefix = _shared(folder)
+    if prefix is None:
+        return False
+    try:
+        if not default_storage.exists(f"{prefix}/{META_FILE}"):
+            return False
+        _, names = default_storage.listdir(prefix)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in sorted(names, key=lambda name: name == META_FILE):
+            handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
+            with os.fdopen(handle, "wb") as out, default_storage.open(f"{prefix}/{name}", "rb") as source:
+                for block in iter(lambda: source.read(1 << 20), b""):
+                    out.write(block)
+            os.replace(temporary, folder / Path(name).name)
+        logger.info("Fetched the ONNX export %s from the media storage", folder.name)
+        return True
+    except Exception:  # noqa: BLE001 - fall back to exporting here
+        logger.exception("Could not fetch the ONNX export %s from the media storage", folder.name)
+        return False

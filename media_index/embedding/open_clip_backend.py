@@ -106,17 +106,19 @@ class OpenClipEmbedder(Embedder):
 
 
 def _write_onnx_meta(model: Any, tokenizer: Any, spec: SpaceSpec, pooling: Any) -> None:
-    """What a process without torch needs to use the export (``onnx_embedder``)."""
+    """What a process without torch needs to use the export (``onnx_embedder``); shared
+    with other hosts through the media storage when that is an object store."""
     import open_clip
 
-    from media_index.embedding.onnx_embedder import OnnxMeta, write_meta
+    from media_index.embedding.onnx_embedder import OnnxMeta, share_export, write_meta
     from media_index.embedding.onnx_runtime import onnx_dir
 
     cfg = model.visual.preprocess_cfg
     size = cfg["size"][0] if isinstance(cfg["size"], (tuple, list)) else cfg["size"]
     plain_bpe = type(tokenizer) is open_clip.SimpleTokenizer and getattr(tokenizer, "reduction_fn", None) is None
     clean = getattr(getattr(tokenizer, "clean_fn", None), "__name__", "")
-    write_meta(onnx_dir(spec.model_name, spec.checkpoint_sha256), OnnxMeta(
+    folder = onnx_dir(spec.model_name, spec.checkpoint_sha256)
+    write_meta(folder, OnnxMeta(
         backend=spec.backend, model_name=spec.model_name, pretrained=spec.pretrained,
         checkpoint_sha256=spec.checkpoint_sha256, dimension=spec.dimension, context_length=spec.max_tokens,
         image_size=int(size), mean=tuple(cfg["mean"]), std=tuple(cfg["std"]), interpolation=cfg["interpolation"],
@@ -124,3 +126,4 @@ def _write_onnx_meta(model: Any, tokenizer: Any, spec: SpaceSpec, pooling: Any) 
         eos_id=pooling.eos_id if pooling else None,
         tokenizer="clip-bpe" if plain_bpe and clean == "_clean_lower" else type(tokenizer).__name__,
     ))  # fmt: skip
+    share_export(folder)  # other hosts (web processes) fetch it instead of exporting
