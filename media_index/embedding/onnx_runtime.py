@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -154,27 +155,36 @@ def export_open_clip(model: Any, tokenizer: Any, image_size: int, folder: Path, 
 
 
 class OnnxEncoders:
-    """The two exported encoders as ONNX Runtime sessions."""
+    """The two exported encoders as ONNX Runtime sessions, each opened on its first use: a
+    web process that only ever embeds words never holds the image encoder (for ViT-B-32,
+    most of the weights)."""
 
     def __init__(self, folder: Path, *, int8: bool, threads: int | None = None) -> None:
+        self._folder, self._int8, self._threads = folder, int8, threads
+        self._sessions: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _session(self, name: str) -> Any:
+        session = self._sessions.get(name)
+        if session is not None:
+            return session
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-
-        def session(name: str) -> Any:
-            path = folder / (int8_name(name) if int8 else name)
-            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-        self._image, self._text = session(IMAGE_FILE), session(TEXT_FILE)
+        with self._lock:
+            if name not in self._sessions:
+                options = ort.SessionOptions()
+                if self._threads:
+                    options.intra_op_num_threads = self._threads
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                path = self._folder / (int8_name(name) if self._int8 else name)
+                self._sessions[name] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            return self._sessions[name]
 
     def encode_image(self, pixels: np.ndarray) -> np.ndarray:
-        return self._image.run(None, {"pixels": pixels.astype(np.float32)})[0]
+        return self._session(IMAGE_FILE).run(None, {"pixels": pixels.astype(np.float32)})[0]
 
     def encode_text(self, tokens: np.ndarray) -> np.ndarray:
-        return self._text.run(None, {"tokens": tokens.astype(np.int64)})[0]
+        return self._session(TEXT_FILE).run(None, {"tokens": tokens.astype(np.int64)})[0]
 
 
 def load_onnx_encoders(model: Any, tokenizer: Any, image_size: int, model_name: str, checkpoint_sha256: str,
