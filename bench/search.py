@@ -32,6 +32,9 @@ from bench import RESULTS_DIR, run_suite
 from bench.vectors import clustered_unit_vectors, vector_literal
 from media_index.services.spaces import HNSW_EF_CONSTRUCTION, HNSW_M
 
+# The graph parameters of every index this run builds (--m, --ef-construction).
+GRAPH = {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}
+
 OWNERS = 50
 
 
@@ -78,10 +81,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="4GB",
         help="for the index build: the graph must fit in it, or the build slows down many times",
     )
+    parser.add_argument("--m", type=int, default=HNSW_M, help="HNSW m of the indexes built (the product's default)")
+    parser.add_argument("--ef-construction", type=int, default=HNSW_EF_CONSTRUCTION, help="HNSW ef_construction")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "search.json")
 
 
 def run(options: dict[str, Any]) -> None:
+    GRAPH.update(m=options["m"], ef_construction=options["ef_construction"])
     sizes = [int(size) for size in options["sizes"].split(",")]
     efs = [int(ef) for ef in options["ef"].split(",")]
     result: dict[str, Any] = {
@@ -89,9 +95,10 @@ def run(options: dict[str, Any]) -> None:
                    f"--queries {options['queries']} --ef {options['ef']} --exact-queries {options['exact_queries']} "
                    f"--maintenance-work-mem {options['maintenance_work_mem']}"
                    + (" --no-faiss" if options["no_faiss"] else "")
+                   + f" --m {options['m']} --ef-construction {options['ef_construction']}"
                    + (f" --binary {options['binary']}" if options["binary"] else ""),
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
-        "hnsw": {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION},
+        "hnsw": dict(GRAPH),
         "sizes": {},
     }  # fmt: skip
     for size in sizes:
@@ -150,7 +157,7 @@ def _measure(
         out["maintenance_work_mem"] = work_mem
         started = time.perf_counter()
         cursor.execute(f"CREATE INDEX bench_search_idx ON bench_search USING hnsw ({expression} halfvec_cosine_ops) "
-                       f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")  # fmt: skip
+                       f"WITH (m = {GRAPH['m']}, ef_construction = {GRAPH['ef_construction']})")  # fmt: skip
         out["build_seconds"] = time.perf_counter() - started
         cursor.execute("SELECT pg_relation_size('bench_search_idx'), pg_total_relation_size('bench_search')")
         out["index_bytes"], out["table_bytes"] = cursor.fetchone()
@@ -200,7 +207,7 @@ def _binary(cursor: Any, run: Any, dim: int, candidates: list[int], truth: np.nd
     started = time.perf_counter()
     cursor.execute(f"CREATE INDEX bench_search_bq ON bench_search USING hnsw "
                    f"((binary_quantize(embedding)::bit({dim})) bit_hamming_ops) "
-                   f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")  # fmt: skip
+                   f"WITH (m = {GRAPH['m']}, ef_construction = {GRAPH['ef_construction']})")  # fmt: skip
     out["build_seconds"] = time.perf_counter() - started
     cursor.execute("SELECT pg_relation_size('bench_search_bq')")
     out["index_bytes"] = cursor.fetchone()[0]
@@ -219,8 +226,8 @@ def _faiss(data: np.ndarray, queries: np.ndarray, truth: np.ndarray, efs: list[i
         return {"skipped": "faiss-cpu is not installed (pip install -r requirements-dev.txt)"}
     out: dict[str, Any] = {}
     started = time.perf_counter()
-    index = faiss.IndexHNSWFlat(data.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index = faiss.IndexHNSWFlat(data.shape[1], GRAPH["m"], faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = GRAPH["ef_construction"]
     index.add(data)
     out["build_seconds"] = time.perf_counter() - started
 

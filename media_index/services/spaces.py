@@ -17,8 +17,9 @@ from media_index.selectors import active_space
 
 logger = logging.getLogger(__name__)
 
-# pgvector's defaults (m=16, ef_construction=64) reach recall@10 of about 0.96-0.99
-# at ef_search 40-100 in published runs; bench/ measures it on our data.
+# pgvector's defaults (m=16, ef_construction=64): recall@10 0.988 at 100k vectors with
+# ef_search 200 on our benchmark's hard clustered data, but 0.745 at 1M (docs/BENCHMARKS.md);
+# spaces expected to be large get a denser graph (HNSW_LARGE_*, see hnsw_parameters).
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 # A space that is still being filled (a re-index) gets its index once it is complete:
@@ -64,6 +65,15 @@ def space_index_exists(space: EmbeddingSpace) -> bool:
         return cursor.fetchone() is not None
 
 
+def hnsw_parameters(vectors: int) -> tuple[int, int]:
+    """(m, ef_construction) of an HNSW index over about ``vectors`` rows: pgvector's
+    defaults below HNSW_LARGE_VECTORS, a denser graph from there (a build several times
+    longer, paid once, for the recall a million-row graph with the defaults lacks)."""
+    if vectors >= settings.HNSW_LARGE_VECTORS:
+        return settings.HNSW_LARGE_M, settings.HNSW_LARGE_EF_CONSTRUCTION
+    return HNSW_M, HNSW_EF_CONSTRUCTION
+
+
 def space_index_ensure(*, space: EmbeddingSpace) -> None:
     """Create the space's partial HNSW index if it does not exist yet.
 
@@ -71,9 +81,16 @@ def space_index_ensure(*, space: EmbeddingSpace) -> None:
     index, so more of it stays in memory, while the table keeps full-precision
     vectors for exact re-ranking. Searches must use exactly this expression. The
     build gets HNSW_BUILD_MEMORY and HNSW_BUILD_WORKERS for its own transaction
-    (pgvector builds far faster when the graph fits in maintenance_work_mem).
+    (pgvector builds far faster when the graph fits in maintenance_work_mem). Its graph
+    parameters follow the space's size: the vectors it holds (a re-indexed space is
+    indexed once full) or HNSW_EXPECTED_VECTORS, whichever is larger (a new install's
+    first space starts empty and grows its index row by row).
     """
+    if space_index_exists(space):
+        return
     dim = int(space.dimension)
+    m, ef_construction = hnsw_parameters(max(Vector.objects.filter(space=space).count(),
+                                             settings.HNSW_EXPECTED_VECTORS))  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [settings.HNSW_BUILD_MEMORY])
         cursor.execute("SELECT set_config('max_parallel_maintenance_workers', %s, true)",
@@ -81,7 +98,7 @@ def space_index_ensure(*, space: EmbeddingSpace) -> None:
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS {space.index_name} ON media_index_vector "
             f"USING hnsw ((embedding::halfvec({dim})) halfvec_cosine_ops) "
-            f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+            f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)}) "
             f"WHERE space_id = {int(space.pk)}"
         )
 

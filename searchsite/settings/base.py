@@ -307,6 +307,16 @@ PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="
 # vectors, docs/SCALING.md) and parallel workers (PostgreSQL's max_parallel_maintenance_workers).
 HNSW_BUILD_MEMORY = env.str("HNSW_BUILD_MEMORY", default="1GB")
 HNSW_BUILD_WORKERS = env.int("HNSW_BUILD_WORKERS", default=2)
+# A space's HNSW graph by its size (media_index.services.spaces.hnsw_parameters): from
+# HNSW_LARGE_VECTORS vectors on, m and ef_construction grow (docs/BENCHMARKS.md measures both
+# at 1M). HNSW_EXPECTED_VECTORS: the size to plan a new, still empty space's index for.
+HNSW_LARGE_VECTORS = env.int("HNSW_LARGE_VECTORS", default=500_000)
+HNSW_LARGE_M = env.int("HNSW_LARGE_M", default=24)
+HNSW_LARGE_EF_CONSTRUCTION = env.int("HNSW_LARGE_EF_CONSTRUCTION", default=128)
+HNSW_EXPECTED_VECTORS = env.int("HNSW_EXPECTED_VECTORS", default=0)
+for _name, _low, _high in (("HNSW_LARGE_M", 2, 100), ("HNSW_LARGE_EF_CONSTRUCTION", 4, 1000)):
+    if not _low <= globals()[_name] <= _high:  # pgvector's own bounds
+        raise ImproperlyConfigured(f"{_name} must be between {_low} and {_high}.")
 # Items per embedding batch; manage.py bench model measures batched vs one-at-a-time.
 INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
 # HNSW candidates per search (pgvector's hnsw.ef_search; its default is 40). manage.py

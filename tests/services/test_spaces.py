@@ -206,3 +206,33 @@ def test_reindex_while_searching_then_switch_without_a_failed_request(live_worke
     assert spaces[space_b.pk]["is_active"] and spaces[space_b.pk]["complete"]
     assert spaces[space_b.pk]["item_count"] == spaces[space_b.pk]["eligible_items"] == len(items) + 1
     assert not spaces[space_a.pk]["is_active"]
+
+
+def _index_definition(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_space_large_enough_gets_a_denser_graph(tmp_path, settings) -> None:
+    from media_index.services.spaces import hnsw_parameters, space_index_build_when_complete, space_reindex_begin
+
+    settings.HNSW_LARGE_VECTORS = 1_000_000
+    assert hnsw_parameters(999_999) == (16, 64) and hnsw_parameters(1_000_000) == (24, 128)
+    owner = demo_user()
+    items = showcase_notes_load(owner=owner)
+    items_index(item_ids=[item.pk for item in items])
+    active = EmbeddingSpace.objects.get(is_active=True)
+    assert "m='16'" in _index_definition(active.index_name)  # a new install plans for a small library
+
+    # The re-indexed space holds as many vectors as the threshold (lowered to this library's size).
+    space_b, _ = space_reindex_begin(backend="open_clip", model_name="demo-clip",
+                                     pretrained=str(perturbed_demo_checkpoint(tmp_path)))  # fmt: skip
+    space_embed_items(space_id=space_b.pk, item_ids=[item.pk for item in items])
+    settings.HNSW_LARGE_VECTORS = Vector.objects.filter(space=space_b).count()
+    assert space_index_build_when_complete(space_id=space_b.pk) is True
+
+    definition = _index_definition(space_b.index_name)
+    assert "m='24'" in definition and "ef_construction='128'" in definition, definition
