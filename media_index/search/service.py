@@ -49,23 +49,70 @@ def resolve_space(space_id: int | None) -> EmbeddingSpace:
     return space
 
 
+def _text_space_query(text: str, filters: SearchFilters) -> tuple[EmbeddingSpace, object] | None:
+    """The active text-only space and its embedder, when there is one and the query has
+    words for it; the query's length is checked against that model's own limit."""
+    space = active_text_space()
+    if space is None or not text or filters.kind == Item.Kind.IMAGE:
+        return None
+    embedder = get_embedder(config_for_space(space))
+    if embedder.count_tokens(text) > space.max_tokens:
+        raise InvalidInput(f"The query is too long for the text model ({space.max_tokens} tokens at most).")
+    return space, embedder
+
+
 def _text_space_lists(
     *, text: str, viewer: AbstractBaseUser | AnonymousUser, filters: SearchFilters, mode: Mode
 ) -> list[RankedList]:
     """The active text-only space's rankings of notes (BGE-M3 dense, and its learned
-    lexical weights in hybrid mode), when there is such a space and the query has words."""
-    space = active_text_space()
-    if space is None or not text or filters.kind == Item.Kind.IMAGE:
+    lexical weights in hybrid mode) for reciprocal rank fusion: the path when that space
+    has no calibration yet (``_with_text_space`` is the calibrated one)."""
+    found = _text_space_query(text, filters)
+    if found is None:
         return []
-    embedder = get_embedder(config_for_space(space))
-    if embedder.count_tokens(text) > space.max_tokens:
-        raise InvalidInput(f"The query is too long for the text model ({space.max_tokens} tokens at most).")
+    space, embedder = found
     dense, sparse = embedder.embed_texts_with_sparse([text])  # type: ignore[attr-defined]
     lists = [RankedList.dense(rank(space=space, query=dense[0], viewer=viewer, filters=filters))]
     if mode == "hybrid" and sparse[0]:
         query = SparseVector(sparse[0], embedder.vocab_size).to_text()  # type: ignore[attr-defined]
         lists.append(RankedList.lexical(rank_sparse(space=space, query=query, viewer=viewer, filters=filters)))
     return lists
+
+
+def _with_text_space(
+    space: EmbeddingSpace, query: np.ndarray, dense: list[SearchHit], *, text: str,
+    viewer: AbstractBaseUser | AnonymousUser, filters: SearchFilters,
+) -> list[SearchHit] | None:
+    """``dense`` (the image-text space's calibrated hits) with each note's meaning also read
+    by the text-only space's model, on that space's own calibrated scale: a note's relevance
+    is the better of the two readings, so pictures and notes still share one scale and one
+    relevance line. Notes only the text model found join with both readings. None when
+    either space is uncalibrated (then reciprocal rank fusion joins them, without a line).
+    The text model's learned lexical weights are not used here: BM25 is the word signal."""
+    found = _text_space_query(text, filters)
+    if found is None:
+        return dense
+    text_space, embedder = found
+    calibration = space_calibration(space=text_space) if settings.SEARCH_CALIBRATION else None
+    if calibration is None or calibration.stats("text", Item.Kind.NOTE) is None \
+            or any(hit.relevance is None for hit in dense):  # fmt: skip
+        return None
+    vector = embedder.embed_texts([text])[0]
+    notes = rank(space=text_space, query=vector, viewer=viewer, filters=replace(filters, kind=Item.Kind.NOTE))
+    known = {hit.item_id: hit for hit in dense}
+    extra = dense_hits_for_items(space, query, [hit.item_id for hit in notes if hit.item_id not in known])
+    merged = {hit.item_id: hit for hit in _calibrated(space, dense + extra, "text")}
+    for note in notes:
+        hit = merged.get(note.item_id)
+        reading = calibration.relevance("text", Item.Kind.NOTE, note.dense_score if note.dense_score is not None
+                                        else note.score)  # fmt: skip
+        if hit is None or reading is None or (hit.relevance is not None and hit.relevance >= reading):
+            continue
+        # The text model reads this note better: its passage and its relevance.
+        hit.relevance = hit.score = reading
+        hit.chunk, hit.span = note.chunk, note.span
+        hit.signals = ("dense",) if reading >= 0 else ()
+    return sorted(merged.values(), key=lambda hit: (-hit.score, hit.item_id))[:MAX_RANKED_ITEMS]
 
 
 def _dense(
@@ -171,10 +218,6 @@ def search_by_query(
         query = query_vector(space=space, words=words, image=image)
     with timed("dense"):
         dense = _dense(space=space, query=query, viewer=viewer, filters=filters, query_kind=query_kind)
-    with timed("text_space"):
-        companions = _text_space_lists(text=words, viewer=viewer, filters=filters, mode=mode)
-    if mode == "dense" and not companions:
-        return _finish(space, dense, filters)
     lexical: list[SearchHit] = []
     if mode == "hybrid":
         with timed("lexical"):
@@ -184,8 +227,18 @@ def search_by_query(
             known = {hit.item_id for hit in dense}
             extra = dense_hits_for_items(space, query, [hit.item_id for hit in lexical if hit.item_id not in known])
         dense = _calibrated(space, dense + extra, query_kind)
+    companions: list[RankedList] = []
+    if query_kind == "text":  # words alone: the text-only space (BGE-M3) reads the notes too
+        with timed("text_space"):
+            merged = _with_text_space(space, query, dense, text=words, viewer=viewer, filters=filters)
+            if merged is None:  # a space not calibrated yet: rank fusion
+                companions = _text_space_lists(text=words, viewer=viewer, filters=filters, mode=mode)
+            else:
+                dense = merged
+    if mode == "dense" and not companions:
+        return _finish(space, dense, filters)
     if companions or settings.SEARCH_FUSION == "rrf" or any(hit.relevance is None for hit in dense):
-        # A text space (BGE-M3) has scores of its own kind: reciprocal rank fusion joins them.
+        # Uncalibrated scores (a text space or a space not calibrated yet): rank fusion joins them.
         lists = [RankedList("dense", dense, {hit.item_id for hit in dense if "dense" in hit.signals})]
         if lexical:
             lists.append(RankedList.lexical(lexical))

@@ -106,3 +106,49 @@ def test_a_text_model_that_cannot_load_does_not_stop_uploads(settings, tmp_path,
     assert report.ready == [note.pk]
     assert not EmbeddingSpace.objects.filter(modality=EmbeddingSpace.Modality.TEXT).exists()
     assert "cannot be loaded" in caplog.text
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_with_both_spaces_calibrated_a_note_takes_the_better_reading_on_one_scale(tiny_model, settings) -> None:
+    """The text space's cosines are turned into relevance by its own calibration and a note
+    keeps the better of its two readings: one calibrated list with a relevance line, not
+    reciprocal rank fusion (whose scores have none)."""
+    from media_index.search.calibration import Calibration, PairStats
+    from media_index.services.calibration import space_calibrate, space_calibration
+
+    settings.TEXT_EMBEDDING_BACKEND = "bge_m3"
+    settings.TEXT_EMBEDDING_MODEL = str(tiny_model)
+    owner = demo_user()
+    text = "Invoice INV-2024-0042 for the new bicycle."
+    notes = [item_create_note(owner=owner, text=body, visibility="public")[0] for body in (
+        text, "我家的小狗每天早上都在公园里跑来跑去。", "The kids watched the rocket launch on TV.",
+        "Router password for the holiday flat: sunflower-7731.", "Friday dinner: pizza with olives.")]  # fmt: skip
+    pictures = [item_create_image(owner=owner, data=media.image_bytes(colour), visibility="public")[0]
+                for colour in ("blue", "red", "green")]  # fmt: skip
+    items_index(item_ids=[item.pk for item in notes + pictures])
+    text_space = EmbeddingSpace.objects.get(modality=EmbeddingSpace.Modality.TEXT, is_active=True)
+    image_space = EmbeddingSpace.objects.get(modality=EmbeddingSpace.Modality.IMAGE_TEXT, is_active=True)
+    for space in (text_space, image_space):
+        space_calibrate(space=space)
+    text_calibration, image_calibration = space_calibration(space=text_space), space_calibration(space=image_space)
+    assert text_calibration.stats("text", "note") is not None
+
+    for mode in ("dense", "hybrid"):
+        result = search_by_query(viewer=AnonymousUser(), text=text, mode=mode)
+        hits = result.hits + result.weaker
+        assert hits and all(hit.relevance is not None for hit in hits), mode  # the calibrated path
+        assert {hit.kind for hit in hits} == {"image", "note"}
+
+    # A random tiny model cannot separate anything (its own calibration says so: the exact
+    # text reads at the line). Give its space the calibration of a model that does, as a
+    # trained text model's would be: then the note's relevance is that reading.
+    sharp = Calibration(pairs={"text->note": PairStats(median=0.0, spread=0.1, threshold=2.0, step=1.0, samples=100)},
+                        items=text_calibration.items)  # fmt: skip
+    EmbeddingSpace.objects.filter(pk=text_space.pk).update(calibration=sharp.to_json())
+    result = search_by_query(viewer=AnonymousUser(), text=text, mode="dense")
+    first = next(hit for hit in result.hits + result.weaker if hit.item_id == notes[0].pk)
+    image_reading = image_calibration.relevance("text", "note", first.dense_score)
+    assert first.relevance == pytest.approx(8.0, abs=1e-3)  # cosine 1 in the text space: (10 - 2) / 1
+    assert first.relevance > image_reading
+    assert result.hits[0].item_id == notes[0].pk and "dense" in first.signals
