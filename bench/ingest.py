@@ -118,12 +118,14 @@ def _upload_all(stack: Stack, files: list[bytes], clients: int, ids: list[int], 
         thread.join()
 
 
-def pipeline_run(stack: Stack, files: list[bytes], clients: int, fill: bool) -> dict[str, Any]:
-    """One worker with INDEXING_FILL_BATCHES=``fill``: upload ``files``, wait for all ready."""
+def pipeline_run(stack: Stack, files: list[bytes], clients: int, fill: bool, prefetch: bool = True) -> dict[str, Any]:
+    """One worker with INDEXING_FILL_BATCHES=``fill`` and INDEXING_PREFETCH=``prefetch``:
+    upload ``files``, wait for all ready."""
     from media_index.models import Item
 
-    worker = start_worker(stack, name=f"worker-fill-{'on' if fill else 'off'}",
-                          env={"INDEXING_FILL_BATCHES": "1" if fill else "0"})  # fmt: skip
+    worker = start_worker(stack, name=f"worker-fill-{'on' if fill else 'off'}-prefetch-{'on' if prefetch else 'off'}",
+                          env={"INDEXING_FILL_BATCHES": "1" if fill else "0",
+                               "INDEXING_PREFETCH": "1" if prefetch else "0"})  # fmt: skip
     try:
         # Warm-up: the worker loads the model on its first batch.
         warm: list[int] = []
@@ -141,6 +143,7 @@ def pipeline_run(stack: Stack, files: list[bytes], clients: int, fill: bool) -> 
         seconds = last.timestamp() - started_wall
         return {
             "fill_batches": fill,
+            "prefetch": prefetch,
             "items": len(ids),
             "upload_errors": errors[:5],
             "statuses": statuses,
@@ -174,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--picture-size", default="1024x768")
     parser.add_argument("--clients", type=int, default=2, help="upload threads")
     parser.add_argument("--fill", default="off,on", help="INDEXING_FILL_BATCHES settings to compare")
+    parser.add_argument("--prefetch", default="on", help="INDEXING_PREFETCH settings to compare (with each fill)")
     parser.add_argument("--state", type=Path, default=None, help="folder for the embedded servers (default: temporary)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "ingest.json")
     args = parser.parse_args(argv)
@@ -185,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         models.mkdir(parents=True, exist_ok=True)
         env = {"OPEN_CLIP_MODEL": "ViT-B-32", "OPEN_CLIP_PRETRAINED": str(random_vit_b_32_checkpoint(models))}
     fills = [value.strip() == "on" for value in args.fill.split(",") if value.strip()]
+    prefetches = [value.strip() == "on" for value in args.prefetch.split(",") if value.strip()]
     runs = []
     with running_stack(state=args.state, env=env, web_workers=1, web_threads=4, worker=False) as stack:
         os.environ.update(stack.env)
@@ -194,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         raw_files = pictures(args.items, seed=1, size=(width, height))
         print("measuring the model's raw speed...", flush=True)
         before = raw_rates(raw_files)
-        for number, fill in enumerate(fills):
+        for number, (fill, prefetch) in enumerate((fill, prefetch) for fill in fills for prefetch in prefetches):
             files = pictures(args.items, seed=100 + number, size=(width, height))
-            runs.append(pipeline_run(stack, files, args.clients, fill))
+            runs.append(pipeline_run(stack, files, args.clients, fill, prefetch))
         # Measured before and after the pipeline runs (the machine's speed drifts), averaged.
         after = raw_rates(raw_files)
         raw = {key: (before[key] + after[key]) / 2 for key in before}

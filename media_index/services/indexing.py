@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -51,46 +52,89 @@ def _in_batches(rows: Sequence[T], embed: Callable[[Sequence[T]], Vectors], size
     return np.concatenate(parts) if parts else None
 
 
+def _prepare_picture(item: Item) -> tuple[Image.Image | None, str | None, bool]:
+    """Read and decode one picture, record its upright size and make its thumbnail (files
+    only, no database: this runs on the prefetch thread). Returns (picture, why it failed,
+    whether the item's size or thumbnail changed)."""
+    try:
+        with item.original.open("rb") as handle:
+            data = handle.read()
+        image = decode_image(data)
+        size = upright_size(data)
+        changed = (item.width, item.height) != size or not item.thumbnail
+        if changed:
+            # Record the upright size (EXIF rotation applied), as people see it.
+            item.width, item.height = size
+            if not item.thumbnail:
+                item.thumbnail.save(f"{item.owner_id}/{item.content_hash[:2]}/{item.content_hash}.jpg",
+                                    ContentFile(make_thumbnail(image)), save=False)  # fmt: skip
+        return image, None, changed
+    except ApplicationError as exc:
+        return None, exc.message, False
+    except FileNotFoundError:
+        return None, "The uploaded file is missing from storage.", False
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the batch
+        logger.exception("Could not prepare item %s", item.pk)
+        return None, f"Could not read the item: {type(exc).__name__}: {exc}", False
+
+
+def _prepare_pictures(items: Sequence[Item]) -> list[tuple[Item, Image.Image | None, str | None, bool]]:
+    return [(item, *_prepare_picture(item)) for item in items]
+
+
+def _record_prepared(prepared: Sequence[tuple[Item, Image.Image | None, str | None, bool]],
+                     report: IndexingReport) -> tuple[list[Item], dict[int, Image.Image]]:  # fmt: skip
+    """The database side of prepared pictures: failures marked, new sizes and thumbnails
+    saved in one query. Returns the pictures still in the batch."""
+    kept: list[Item] = []
+    pictures: dict[int, Image.Image] = {}
+    for item, image, reason, _ in prepared:
+        if image is None:
+            item_mark_failed(item, reason or "Could not read the item.")
+            report.failed.append(item.pk)
+        else:
+            kept.append(item)
+            pictures[item.pk] = image
+    # Sizes and thumbnails are recorded before embedding (a retry reuses the thumbnail).
+    Item.objects.bulk_update([item for item, image, _, changed in prepared if changed and image is not None],
+                             ["width", "height", "thumbnail"])  # fmt: skip
+    return kept, pictures
+
+
 def _decode(items: Sequence[Item], report: IndexingReport) -> tuple[list[Item], dict[int, Image.Image]]:
     """Decode the pictures (recording their upright size and thumbnail); an item that
     cannot be read fails alone, with its reason. Returns the items still in the batch and
     their decoded pictures by item id."""
-    kept: list[Item] = []
+    kept, pictures = _record_prepared(_prepare_pictures([item for item in items if item.kind == Item.Kind.IMAGE]),
+                                      report)  # fmt: skip
+    return [item for item in items if item.kind != Item.Kind.IMAGE or item.pk in pictures], pictures
+
+
+def _decode_and_embed_pictures(
+    embedder: Embedder, items: Sequence[Item], report: IndexingReport
+) -> tuple[list[Item], dict[int, Image.Image], dict[int, np.ndarray]]:
+    """``_decode`` with the model at work meanwhile: the batch's pictures are prepared in
+    chunks of INDEXING_PREFETCH_CHUNK on a second thread, each chunk while the model embeds
+    the previous one (decoding, resizing and JPEG writing release the GIL, and a small model
+    leaves cores idle between its operations). Returns the kept items, their pictures and
+    the pictures' vectors."""
+    images = [item for item in items if item.kind == Item.Kind.IMAGE]
+    size = max(1, settings.INDEXING_PREFETCH_CHUNK)
+    chunks = [images[start : start + size] for start in range(0, len(images), size)]
     pictures: dict[int, Image.Image] = {}
-    changed: list[Item] = []
-    for item in items:
-        if item.kind != Item.Kind.IMAGE:
-            kept.append(item)
-            continue
-        try:
-            with item.original.open("rb") as handle:
-                data = handle.read()
-            image = decode_image(data)
-            size = upright_size(data)
-            if (item.width, item.height) != size or not item.thumbnail:
-                # Record the upright size (EXIF rotation applied), as people see it.
-                item.width, item.height = size
-                if not item.thumbnail:
-                    item.thumbnail.save(f"{item.owner_id}/{item.content_hash[:2]}/{item.content_hash}.jpg",
-                                        ContentFile(make_thumbnail(image)), save=False)  # fmt: skip
-                changed.append(item)
-        except ApplicationError as exc:
-            reason = exc.message
-        except FileNotFoundError:
-            reason = "The uploaded file is missing from storage."
-        except Exception as exc:  # noqa: BLE001 - one odd file must not stop the batch
-            logger.exception("Could not prepare item %s", item.pk)
-            reason = f"Could not read the item: {type(exc).__name__}: {exc}"
-        else:
-            pictures[item.pk] = image
-            kept.append(item)
-            continue
-        item_mark_failed(item, reason)
-        report.failed.append(item.pk)
-    # Sizes and thumbnails are recorded before embedding (a retry reuses the thumbnail),
-    # in one query for the batch.
-    Item.objects.bulk_update(changed, ["width", "height", "thumbnail"])
-    return kept, pictures
+    vectors: dict[int, np.ndarray] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as pool:
+        pending = pool.submit(_prepare_pictures, chunks[0]) if chunks else None
+        for number in range(len(chunks)):
+            prepared = pending.result()  # type: ignore[union-attr]
+            pending = pool.submit(_prepare_pictures, chunks[number + 1]) if number + 1 < len(chunks) else None
+            kept, chunk_pictures = _record_prepared(prepared, report)
+            if kept:
+                for item, vector in zip(kept, embedder.embed_images([chunk_pictures[item.pk] for item in kept]),
+                                        strict=True):  # fmt: skip
+                    vectors[item.pk] = vector
+            pictures.update(chunk_pictures)
+    return [item for item in items if item.kind != Item.Kind.IMAGE or item.pk in pictures], pictures, vectors
 
 
 def _embedder_for(space: EmbeddingSpace) -> Embedder:
@@ -124,19 +168,23 @@ def _companion_spaces() -> list[EmbeddingSpace]:
 
 def space_rows(
     space: EmbeddingSpace, embedder: Embedder, items: Sequence[Item], pictures: dict[int, Image.Image],
-    errors: dict[int, str] | None = None,
+    errors: dict[int, str] | None = None, picture_vectors: dict[int, np.ndarray] | None = None,
 ) -> dict[int, list[Vector]]:
     """Unsaved vector rows of ``items`` in ``space``, the one row builder for every space:
     one per picture (decoded ones given in ``pictures``; a text-only space takes none) and
     one per chunk of each note, chunked by this model's own tokenizer and limit. A model
     with learned lexical weights (BGE-M3) fills ``Vector.sparse`` too. A note that cannot
-    be chunked (or is empty) gets no rows, and its reason in ``errors``."""
+    be chunked (or is empty) gets no rows, and its reason in ``errors``. ``picture_vectors``:
+    the pictures' vectors when they were embedded already (``_decode_and_embed_pictures``)."""
     rows: dict[int, list[Vector]] = {item.pk: [] for item in items}
     errors = {} if errors is None else errors
     size = settings.INDEXING_BATCH_SIZE
     images = [item for item in items if item.kind == Item.Kind.IMAGE and item.pk in pictures]
     if images and space.modality == EmbeddingSpace.Modality.IMAGE_TEXT:
-        vectors = _in_batches([pictures[item.pk] for item in images], embedder.embed_images, size)
+        if picture_vectors is not None:
+            vectors = np.stack([picture_vectors[item.pk] for item in images])
+        else:
+            vectors = _in_batches([pictures[item.pk] for item in images], embedder.embed_images, size)
         assert vectors is not None
         for item, vector in zip(images, vectors, strict=True):
             rows[item.pk].append(Vector(item=item, space=space, chunk=0, embedding=vector))
@@ -232,9 +280,13 @@ def items_index(*, item_ids: Sequence[int], fill_batch: bool = False) -> Indexin
     try:
         space = active_space() or space_ensure_active(spec=get_embedder(configured_model()).spec)
         embedder = _embedder_for(space)
-        decoded, pictures = _decode(items, report)
+        picture_vectors = None
+        if settings.INDEXING_PREFETCH and space.modality == EmbeddingSpace.Modality.IMAGE_TEXT:
+            decoded, pictures, picture_vectors = _decode_and_embed_pictures(embedder, items, report)
+        else:
+            decoded, pictures = _decode(items, report)
         errors: dict[int, str] = {}
-        rows = space_rows(space, embedder, decoded, pictures, errors)
+        rows = space_rows(space, embedder, decoded, pictures, errors, picture_vectors)
         for item in decoded:
             if item.pk in errors:
                 item_mark_failed(item, errors[item.pk])

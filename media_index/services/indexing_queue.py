@@ -55,7 +55,9 @@ def items_claim(item_ids: Sequence[int], fill_to: int = 0) -> list[Item]:
     upload sends one task with one id; while the worker is busy, the uploads behind it
     wait as separate one-item tasks. Taking them into the current batch embeds them
     batched (about 2x the one-at-a-time rate on a CPU, manage.py bench ingest) and their own
-    tasks, arriving later, find nothing left to do (a skip costs one query).
+    tasks, arriving later, find nothing left to do (a skip costs one query). Stale items
+    fill too: a worker that died holding a filled batch took items whose own tasks had
+    already been skipped, so only a fill (or the sweep) can bring them back.
     """
     # A task's own items held "indexing" for longer than INDEXING_STALE_SECONDS belong to a
     # worker that died: the broker redelivers its unacknowledged message (after the
@@ -71,7 +73,7 @@ def items_claim(item_ids: Sequence[int], fill_to: int = 0) -> list[Item]:
         if len(items) < fill_to:
             items += list(
                 Item.objects.select_for_update(skip_locked=True)
-                .filter(status=Item.Status.PENDING)
+                .filter(claimable)
                 .exclude(pk__in=[item.pk for item in items])
                 .order_by("created_at", "pk")[: fill_to - len(items)]
             )

@@ -319,6 +319,10 @@ for _name, _low, _high in (("HNSW_LARGE_M", 2, 100), ("HNSW_LARGE_EF_CONSTRUCTIO
         raise ImproperlyConfigured(f"{_name} must be between {_low} and {_high}.")
 # Items per embedding batch; manage.py bench model measures batched vs one-at-a-time.
 INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
+# Prepare (read, decode, thumbnail) a batch's pictures on a second thread, this many at a
+# time, while the model embeds the previous ones (bench ingest measures on and off).
+INDEXING_PREFETCH = env.bool("INDEXING_PREFETCH", default=True)
+INDEXING_PREFETCH_CHUNK = env.int("INDEXING_PREFETCH_CHUNK", default=8)
 # HNSW candidates per search (pgvector's hnsw.ef_search; its default is 40). manage.py
 # bench search, 512-d, recall@10: 0.999 at 100 on 10k rows; 0.933 at 100 and 0.988 at
 # 200 on 100k; at 1M 0.77 / 0.88 / 0.96 at 200 / 400 / 800 (docs/BENCHMARKS.md). The

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,3 +184,47 @@ def test_the_orphan_sweep_deletes_old_unreferenced_files_only(owner, settings, t
     assert not default_storage.exists(orphan)
     assert default_storage.exists(young) and default_storage.exists(picture.original.name)
     default_storage.delete(young)
+
+
+def test_a_filled_batch_also_takes_back_items_a_dead_worker_held(owner) -> None:
+    """A worker that died holding a filled batch held items whose own tasks were already
+    skipped: the next task's fill takes them back once stale, a live worker's are left alone."""
+    from media_index.services.indexing_queue import items_claim
+
+    long_ago = timezone.now() - timedelta(hours=1)
+    mine, _ = item_create_note(owner=owner, text="this task's own upload")
+    orphan, _ = item_create_note(owner=owner, text="held by a worker that died")
+    busy, _ = item_create_note(owner=owner, text="held by a live worker")
+    Item.objects.filter(pk=orphan.pk).update(status=Item.Status.INDEXING, indexing_started_at=long_ago, attempts=1)
+    Item.objects.filter(pk=busy.pk).update(status=Item.Status.INDEXING, indexing_started_at=timezone.now())
+
+    claimed = items_claim([mine.pk], fill_to=8)
+
+    assert sorted(item.pk for item in claimed) == sorted([mine.pk, orphan.pk])
+    assert Item.objects.get(pk=orphan.pk).attempts == 2
+
+
+def test_pictures_are_prepared_on_a_second_thread_while_the_model_embeds(owner, settings) -> None:
+    """Prefetch on and off give the same vectors, sizes and thumbnails; an unreadable picture
+    fails alone either way."""
+    pictures = [item_create_image(owner=owner, data=media.image_bytes(colour, size=(160 + index, 120)),
+                                  filename=f"{colour}.png")[0]
+                for index, colour in enumerate(["red", "green", "blue", "white", "black"])]  # fmt: skip
+    broken = pictures[2]
+    Path(broken.original.path).write_bytes(b"not a picture")  # damaged on disk after the upload
+    Item.objects.filter(pk=broken.pk).update(width=None, height=None)
+    results = {}
+    for prefetch in (True, False):
+        settings.INDEXING_PREFETCH, settings.INDEXING_PREFETCH_CHUNK = prefetch, 2
+        Vector.objects.all().delete()
+        Item.objects.filter(pk__in=[p.pk for p in pictures]).update(status=Item.Status.PENDING, attempts=0)
+        report = items_index(item_ids=[p.pk for p in pictures])
+        vectors = {row.item_id: np.asarray(row.embedding) for row in Vector.objects.all()}
+        results[prefetch] = (sorted(report.ready), sorted(report.failed), vectors)
+
+    assert results[True][0] == results[False][0] == sorted(p.pk for p in pictures if p.pk != broken.pk)
+    assert results[True][1] == results[False][1] == [broken.pk]
+    for pk, vector in results[False][2].items():
+        assert np.abs(results[True][2][pk] - vector).max() < 1e-6
+    first = Item.objects.get(pk=pictures[0].pk)
+    assert (first.width, first.height) == (160, 120) and first.thumbnail
