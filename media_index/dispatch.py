@@ -11,6 +11,7 @@ INDEX_ITEMS = "media_index.tasks.index_items"
 EMBED_INTO_SPACE = "media_index.tasks.embed_into_space"
 BEGIN_REINDEX = "media_index.tasks.begin_reindex"
 BUILD_SPACE_INDEX = "media_index.tasks.build_space_index"
+REFRESH_CALIBRATION = "media_index.tasks.refresh_calibration"
 
 
 def send(task: str, *args: object) -> None:

@@ -6,6 +6,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
+from media_index.models import EmbeddingSpace
+from media_index.services.calibration import space_calibration_refresh
 from media_index.services.files import files_sweep_orphans
 from media_index.services.indexing import items_index, space_embed_items
 from media_index.services.indexing_queue import items_requeue_stale
@@ -41,6 +43,13 @@ def index_items(item_ids: list[int]) -> dict[str, list[int]]:
 @shared_task(acks_late=True)
 def requeue_stale_items() -> int:
     return len(items_requeue_stale())
+
+
+@shared_task(acks_late=True)
+def refresh_calibration(space_id: int | None = None) -> bool:
+    """Recalibrate one space if stale; without an id (the periodic sweep) every active one."""
+    spaces = EmbeddingSpace.objects.filter(pk=space_id) if space_id else EmbeddingSpace.objects.filter(is_active=True)
+    return any([space_calibration_refresh(space=space) for space in spaces])
 
 
 @shared_task(acks_late=True)

@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from media_index.models import Item
+from media_index.selectors import active_space, active_text_space
+from media_index.services.calibration import space_calibration_refresh
 from media_index.services.indexing import items_index
 from media_index.services.uploads import item_create_image, item_create_note
 from media_index.synthetic.captions import note
@@ -104,6 +106,10 @@ def demo_collection_load(*, pictures: int = 300, notes: int = 60, seed: int = DE
     if index_now:
         for start in range(0, len(report.item_ids), SYNC_BATCH):
             items_index(item_ids=report.item_ids[start : start + SYNC_BATCH])
+        # Loaded in this process: calibrate once, on the whole collection, now.
+        for space in (active_space(), active_text_space()):
+            if space is not None:
+                space_calibration_refresh(space=space)
     return report
 
 

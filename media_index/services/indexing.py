@@ -28,7 +28,7 @@ from media_index.errors import ApplicationError
 from media_index.models import EmbeddingSpace, Item, Vector
 from media_index.replicas import note_write
 from media_index.selectors import active_space, active_text_space
-from media_index.services.calibration import space_calibration_refresh
+from media_index.services.calibration import space_calibration_refresh_later
 from media_index.services.chunking import Chunk, note_chunks
 from media_index.services.files import files_delete_unreferenced
 from media_index.services.images import decode_image, make_thumbnail, upright_size
@@ -309,20 +309,8 @@ def items_index(*, item_ids: Sequence[int], fill_batch: bool = False) -> Indexin
             logger.exception("Could not release %d item(s); the stale sweep will", len(unfinished))
         raise
     if report.ready:
-        _refresh_calibrations([space, active_text_space()])
+        space_calibration_refresh_later(spaces=[space, active_text_space()])
     return report
-
-
-def _refresh_calibrations(spaces: list[EmbeddingSpace | None]) -> None:
-    """Keep the searched spaces' relevance calibration in step with the collection's size.
-    A failure here is logged, never the batch's: the items are stored and searchable."""
-    for space in spaces:
-        if space is None:
-            continue
-        try:
-            space_calibration_refresh(space=space)
-        except Exception:  # noqa: BLE001
-            logger.exception("Could not recalibrate space %s; search uses the previous calibration", space.pk)
 
 
 def space_embed_items(*, space_id: int, item_ids: Sequence[int]) -> int:

@@ -254,6 +254,7 @@ CELERY_TASK_ROUTES = {
     "media_index.tasks.build_space_index": {"queue": "reindex"},
     "media_index.tasks.requeue_stale_items": {"queue": "maintenance"},
     "media_index.tasks.sweep_orphan_files": {"queue": "maintenance"},
+    "media_index.tasks.refresh_calibration": {"queue": "maintenance"},
 }
 
 # Re-enqueue forgotten work every minute: items whose worker died mid-batch, and
@@ -261,6 +262,12 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-items": {
         "task": "media_index.tasks.requeue_stale_items",
+        "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
+    # Active spaces whose collection outgrew their calibration (indexing asks for it too, at
+    # most every CALIBRATION_REFRESH_DEBOUNCE_SECONDS; this catches a burst's tail).
+    "refresh-stale-calibrations": {
+        "task": "media_index.tasks.refresh_calibration",
         "schedule": env.float("SWEEP_INTERVAL_SECONDS", default=60.0),
     },
     # Stored files no item refers to (a thumbnail written for an item deleted meanwhile).
@@ -322,6 +329,8 @@ INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
 # Prepare (read, decode, thumbnail) a batch's pictures on a second thread, this many at a
 # time, while the model embeds the previous ones (bench ingest measures on and off).
 INDEXING_PREFETCH = env.bool("INDEXING_PREFETCH", default=True)
+# A growing space is recalibrated by the maintenance queue, requested at most this often.
+CALIBRATION_REFRESH_DEBOUNCE_SECONDS = env.int("CALIBRATION_REFRESH_DEBOUNCE_SECONDS", default=30)
 INDEXING_PREFETCH_CHUNK = env.int("INDEXING_PREFETCH_CHUNK", default=8)
 # HNSW candidates per search (pgvector's hnsw.ef_search; its default is 40). manage.py
 # bench search, 512-d, recall@10: 0.999 at 100 on 10k rows; 0.933 at 100 and 0.988 at
