@@ -327,8 +327,10 @@ for _name, _low, _high in (("HNSW_LARGE_M", 2, 100), ("HNSW_LARGE_EF_CONSTRUCTIO
 # Items per embedding batch; manage.py bench model measures batched vs one-at-a-time.
 INDEXING_BATCH_SIZE = env.int("INDEXING_BATCH_SIZE", default=32)
 # Prepare (read, decode, thumbnail) a batch's pictures on a second thread, this many at a
-# time, while the model embeds the previous ones (bench ingest measures on and off).
-INDEXING_PREFETCH = env.bool("INDEXING_PREFETCH", default=True)
+# time, while the model embeds the previous ones. Off by default: on 2 cores it measured
+# slower (bench ingest: the decode thread competes with the model's own threads, and the
+# model runs smaller batches); for machines whose model leaves cores idle (a GPU worker).
+INDEXING_PREFETCH = env.bool("INDEXING_PREFETCH", default=False)
 # A growing space is recalibrated by the maintenance queue, requested at most this often.
 CALIBRATION_REFRESH_DEBOUNCE_SECONDS = env.int("CALIBRATION_REFRESH_DEBOUNCE_SECONDS", default=30)
 INDEXING_PREFETCH_CHUNK = env.int("INDEXING_PREFETCH_CHUNK", default=8)
