@@ -6,8 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
-from media_index.models import EmbeddingSpace
-from media_index.services.calibration import space_calibration_refresh
+from media_index.services.calibration import spaces_calibration_refresh
 from media_index.services.files import files_sweep_orphans
 from media_index.services.indexing import items_index, space_embed_items
 from media_index.services.indexing_queue import items_requeue_stale
@@ -47,9 +46,7 @@ def requeue_stale_items() -> int:
 
 @shared_task(acks_late=True)
 def refresh_calibration(space_id: int | None = None) -> bool:
-    """Recalibrate one space if stale; without an id (the periodic sweep) every active one."""
-    spaces = EmbeddingSpace.objects.filter(pk=space_id) if space_id else EmbeddingSpace.objects.filter(is_active=True)
-    return any([space_calibration_refresh(space=space) for space in spaces])
+    return spaces_calibration_refresh(space_id=space_id)
 
 
 @shared_task(acks_late=True)

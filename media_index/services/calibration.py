@@ -91,6 +91,13 @@ def space_calibration_refresh(*, space: EmbeddingSpace) -> bool:
     return True
 
 
+def spaces_calibration_refresh(*, space_id: int | None = None) -> bool:
+    """Recalibrate one space if stale; without an id (the periodic sweep) every active one.
+    True when any was recalibrated."""
+    spaces = EmbeddingSpace.objects.filter(pk=space_id) if space_id else EmbeddingSpace.objects.filter(is_active=True)
+    return any([space_calibration_refresh(space=space) for space in spaces])
+
+
 def space_calibration_refresh_later(*, spaces: Sequence[EmbeddingSpace | None]) -> None:
     """Have the stale ones among ``spaces`` recalibrated by the maintenance queue, not in
     the caller's time: a calibration embeds ~200 probes, which at ViT-B-32 size took a

@@ -65,7 +65,7 @@ def test_onnx_text_runs_trimmed_tokens_and_skips_old_exports(settings, tmp_path,
     onnx = OpenClipEmbedder(resolve_open_clip("demo-clip", "demo"), runtime="onnx")
 
     assert not (stale / "image.onnx").exists()  # exported anew, into onnx_dir's versioned folder
-    assert onnx._onnx._text.get_inputs()[0].shape == ["batch", "length"]
+    assert onnx._onnx._session("text.onnx").get_inputs()[0].shape == ["batch", "length"]
     texts = [*TEXTS, LONG_TEXT]
     tokens = torch_embedder._tokenizer(texts)
     tower, pooling = eot_pooled_text_tower(torch_embedder._model)
