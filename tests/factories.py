@@ -45,3 +45,13 @@ def api_key(user) -> str:  # noqa: ANN001
     from media_index.services.tokens import token_create
 
     return token_create(user=user, name="tests")[1]
+
+
+def index_definition(name: str) -> str | None:
+    """An index's CREATE statement as PostgreSQL stores it (pg_indexes), or None."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
+        row = cursor.fetchone()
+    return row[0] if row else None

@@ -209,10 +209,8 @@ def test_larger_spaces_search_wider(settings, items: int, expected: int) -> None
 def test_a_space_on_the_denser_graph_searches_narrower(settings) -> None:
     """At 1M items the default graph needs ef_search 800 for recall 0.95; the denser graph
     (m 24) reaches 0.979 at 200 (docs/BENCHMARKS.md), so its space stays at 200 there."""
-    from django.db import connection as db
-
     from media_index.search.retrieval import ef_search_for, index_graph_m
-    from tests.factories import make_space
+    from tests.factories import index_definition, make_space
 
     settings.SEARCH_HNSW_EF_SEARCH = 200
     default = make_space(name="default-graph")
@@ -221,9 +219,7 @@ def test_a_space_on_the_denser_graph_searches_narrower(settings) -> None:
 
     settings.HNSW_LARGE_VECTORS = 0  # any size counts as large: the next index is the denser graph
     dense = make_space(name="dense-graph", active=False)
-    with db.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [dense.index_name])
-        assert "m='24'" in cursor.fetchone()[0]
+    assert "m='24'" in index_definition(dense.index_name)
     for items, expected in ((1_000_000, 200), (10_000_000, 800)):
         dense.calibration = {"items": items}
         assert index_graph_m(dense) == 24 and ef_search_for(dense) == expected

@@ -29,6 +29,7 @@ from media_index.services.spaces import (
     space_progress,
 )
 from media_index.services.uploads import item_create_image, item_create_note
+from tests.factories import index_definition
 from tests.test_tasks import wait_until_settled
 
 
@@ -208,12 +209,6 @@ def test_reindex_while_searching_then_switch_without_a_failed_request(live_worke
     assert not spaces[space_a.pk]["is_active"]
 
 
-def _index_definition(name: str) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
-        return cursor.fetchone()[0]
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_a_space_large_enough_gets_a_denser_graph(tmp_path, settings) -> None:
@@ -225,7 +220,7 @@ def test_a_space_large_enough_gets_a_denser_graph(tmp_path, settings) -> None:
     items = showcase_notes_load(owner=owner)
     items_index(item_ids=[item.pk for item in items])
     active = EmbeddingSpace.objects.get(is_active=True)
-    assert "m='16'" in _index_definition(active.index_name)  # a new install plans for a small library
+    assert "m='16'" in index_definition(active.index_name)  # a new install plans for a small library
 
     # The re-indexed space holds as many vectors as the threshold (lowered to this library's size).
     space_b, _ = space_reindex_begin(backend="open_clip", model_name="demo-clip",
@@ -234,5 +229,5 @@ def test_a_space_large_enough_gets_a_denser_graph(tmp_path, settings) -> None:
     settings.HNSW_LARGE_VECTORS = Vector.objects.filter(space=space_b).count()
     assert space_index_build_when_complete(space_id=space_b.pk) is True
 
-    definition = _index_definition(space_b.index_name)
+    definition = index_definition(space_b.index_name)
     assert "m='24'" in definition and "ef_construction='128'" in definition, definition
