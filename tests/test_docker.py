@@ -25,7 +25,8 @@ DOCKER = REPO / "docker"
 
 
 SCHEMA = REPO / "tests" / "schemas" / "compose-spec" / "compose-spec.json"
-SERVICES = ("db", "redis", "minio", "minio-bucket", "web", "worker", "reindex-worker", "migrate")
+SERVICES = ("db", "db-replica", "redis", "minio", "minio-bucket", "web", "worker", "reindex-worker",
+            "maintenance-worker", "migrate")
 
 
 def test_compose_file_matches_the_compose_specification_schema(tmp_path: Path) -> None:
@@ -55,7 +56,7 @@ def _check_with_docker_compose(binary: str, tmp_path: Path) -> None:
         (copy / "secrets" / name).write_text("a-test-value\n")
 
     result = subprocess.run(
-        [binary, "-f", str(copy / "compose.yaml"), "config"], capture_output=True, text=True, timeout=60
+        [binary, "-f", str(copy / "compose.yaml"), "--profile", "replica", "config"], capture_output=True, text=True, timeout=60
     )
 
     assert result.returncode == 0, result.stderr
@@ -111,6 +112,50 @@ def test_every_app_container_keeps_its_files_in_the_object_store_with_secret_cre
     minio = compose["services"]["minio"]
     assert minio["environment"]["MINIO_ROOT_PASSWORD_FILE"] == "/run/secrets/s3_secret_key"
     assert "ports" not in minio  # private: only the app reaches it
+
+
+def _queues(service: dict) -> set[str]:
+    command = service.get("command") or []
+    return set(command[command.index("-Q") + 1].split(",")) if "-Q" in command else set()
+
+
+def test_each_queue_has_its_own_workers() -> None:
+    """Uploads, re-indexing and maintenance never wait behind one another (settings.CELERY_TASK_ROUTES)."""
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    consumers = {name: _queues(service) for name, service in compose["services"].items() if _queues(service)}
+
+    for queue in ("uploads", "reindex", "maintenance"):
+        assert [name for name, queues in consumers.items() if queue in queues] == [
+            {"uploads": "worker", "reindex": "reindex-worker", "maintenance": "maintenance-worker"}[queue]
+        ]
+    assert consumers["worker"] == {"uploads", "celery"}
+
+
+def test_the_replica_profile_streams_from_the_primary_with_the_secret_password(tmp_path: Path) -> None:
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    replica, primary = compose["services"]["db-replica"], compose["services"]["db"]
+
+    assert replica["profiles"] == ["replica"] and replica["image"] == primary["image"]
+    assert replica["depends_on"]["db"]["condition"] == "service_healthy"
+    assert replica["secrets"] == ["db_password"] and "POSTGRES_PASSWORD" not in replica["environment"]
+    assert compose["services"]["web"]["environment"]["DATABASE_REPLICA_HOSTS"] == "${DATABASE_REPLICA_HOSTS:-}"
+    assert "DATABASE_REPLICA_HOSTS=db-replica" in (DOCKER / "env.example").read_text()
+    mounts = {volume.split(":")[1]: DOCKER / volume.split(":")[0] for volume in replica["volumes"] + primary["volumes"]
+              if volume.startswith("./")}  # fmt: skip
+    assert mounts[replica["entrypoint"][-1]].is_file()
+    assert "/docker-entrypoint-initdb.d/allow-replication.sh" in mounts
+    for script in mounts.values():
+        subprocess.run(["sh", "-n", str(script)], check=True)  # parses
+
+    # The primary's init script allows replication connections for the role, once.
+    (tmp_path / "pg_hba.conf").write_text("local all all trust\n")
+    environment = {**os.environ, "PGDATA": str(tmp_path), "POSTGRES_USER": "searchsite"}
+    for _ in range(2):
+        script = mounts["/docker-entrypoint-initdb.d/allow-replication.sh"]
+        subprocess.run(["sh", str(script)], env=environment, check=True)
+    assert (tmp_path / "pg_hba.conf").read_text().splitlines() == [
+        "local all all trust", "host replication searchsite all scram-sha-256"
+    ]
 
 
 def test_the_schema_check_catches_a_broken_compose_file() -> None:

@@ -63,6 +63,31 @@ def test_replica_urls_become_replica_aliases_that_mirror_the_test_database(monke
     assert settings.DATABASE_ROUTERS == ["media_index.replicas.ReplicaRouter"]
 
 
+def test_replica_hosts_share_the_primary_database_and_credentials_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DATABASE_HOST", "db")
+    monkeypatch.setenv("DATABASE_PASSWORD", "p@ss:word/#")
+    monkeypatch.setenv("DATABASE_REPLICA_URLS", "postgres://u:p@elsewhere/searchsite")
+    monkeypatch.setenv("DATABASE_REPLICA_HOSTS", "db-replica,db-replica-2:6432")
+
+    _fresh_import("searchsite.settings.base")  # a new DATABASES, which production extends
+    settings = _fresh_import("searchsite.settings.production")
+
+    primary = settings.DATABASES["default"]
+    assert [alias for alias in settings.DATABASES if alias != "default"] == ["replica1", "replica2", "replica3"]
+    assert settings.DATABASES["replica1"]["HOST"] == "elsewhere"
+    second, third = settings.DATABASES["replica2"], settings.DATABASES["replica3"]
+    assert (second["HOST"], second["PORT"]) == ("db-replica", "5432")
+    assert (third["HOST"], third["PORT"]) == ("db-replica-2", "6432")
+    for replica in (second, third):
+        assert (replica["NAME"], replica["USER"]) == (primary["NAME"], primary["USER"])
+        assert replica["PASSWORD"] == "p@ss:word/#"
+        assert replica["TEST"] == {"MIRROR": "default"}
+
+
 def test_search_tuning_comes_from_the_environment_and_out_of_range_values_are_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -2,7 +2,8 @@
 
 Required: DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE), DJANGO_ALLOWED_HOSTS, the
 database (DATABASE_URL, or DATABASE_HOST with DATABASE_NAME, DATABASE_USER and
-DATABASE_PASSWORD or DATABASE_PASSWORD_FILE), CELERY_BROKER_URL.
+DATABASE_PASSWORD or DATABASE_PASSWORD_FILE), CELERY_BROKER_URL. With DATABASE_HOST,
+DATABASE_REPLICA_HOSTS (comma-separated host[:port]) names streaming replicas of it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ if env.str("DATABASE_HOST", default=""):
         "USER": env.str("DATABASE_USER", default="searchsite"),
         "PASSWORD": env_secret("DATABASE_PASSWORD"),
     }
+    # Streaming replicas are physical copies of the primary: the same database, roles and
+    # passwords, so host[:port] is all they need (no second copy of the password).
+    # Numbered after any DATABASE_REPLICA_URLS aliases.
+    for _number, _host in enumerate(env.list("DATABASE_REPLICA_HOSTS", default=[]), start=len(DATABASES)):
+        _name, _, _port = _host.partition(":")
+        DATABASES[f"replica{_number}"] = {
+            **DATABASES["default"], "HOST": _name, "PORT": _port or DATABASES["default"]["PORT"],
+            "TEST": {"MIRROR": "default"},
+        }  # fmt: skip
 
 # The proxy terminates TLS and says so in this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
