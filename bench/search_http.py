@@ -116,11 +116,11 @@ def fill(env: dict[str, str], items: int, seed: int = 0) -> dict[str, float]:
         # faster than growing the graph row by row), in memory large enough for the graph.
         cursor.execute(f"DROP INDEX IF EXISTS {space.index_name}")
         started = time.perf_counter()
-        with cursor.copy("COPY media_index_vector (item_id, space_id, chunk, span_start, span_end, embedding) "
-                         "FROM STDIN WITH (FORMAT BINARY)") as copy:  # fmt: skip
-            copy.set_types(["int8", "int8", "int4", "int4", "int4", "vector"])
+        with cursor.copy("COPY media_index_vector (item_id, owner_id, space_id, chunk, span_start, span_end, "
+                         "embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:  # fmt: skip
+            copy.set_types(["int8", "int4", "int8", "int4", "int4", "int4", "vector"])
             for (item_id, length), vector in zip(rows, vectors, strict=True):
-                copy.write_row((item_id, space.pk, 0, 0, length, vector))
+                copy.write_row((item_id, owner.pk, space.pk, 0, 0, length, vector))
         timings["vectors_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
     space_index_ensure(space=space)

@@ -13,8 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from media_index.embedding.registry import BACKENDS
 from media_index.embedding.weights import installed_models
@@ -25,6 +24,7 @@ from media_index.search.calibration import STRONG_STEPS, Calibration
 from media_index.selectors import item_backlog_summary, space_list_with_counts
 from media_index.services.files import item_file_response
 from media_index.services.indexing_queue import items_retry
+from media_index.services.items import item_set_owner
 from media_index.services.spaces import (
     space_activate_checked,
     space_drop,
@@ -84,6 +84,12 @@ class ItemAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("reason"))
     def short_failure(self, item: Item) -> str:
         return item.failure_reason[:80]
+
+    def save_model(self, request: HttpRequest, obj: Item, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "owner" in form.changed_data:
+            # The item's vectors carry a copy of the owner (their per-owner indexes).
+            item_set_owner(item=obj, owner_id=obj.owner_id)
 
     # allowed_permissions: Django hides the action from, and refuses its POST for, staff
     # without that permission (a view-only account must not re-queue work).

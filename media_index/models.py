@@ -167,6 +167,11 @@ class Vector(models.Model):
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="vectors")
     space = models.ForeignKey(EmbeddingSpace, on_delete=models.CASCADE, related_name="vectors")
+    # The item's owner, copied here so an owner's vectors can have a partial HNSW index of
+    # their own (services.owner_indexes): a partial index can only name its own table's
+    # columns. Deleting the item deletes the row; the item's owner stays the authority.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+                              db_constraint=False, db_index=False, related_name="+")  # fmt: skip
     chunk = models.PositiveIntegerField(default=0)
     # Character offsets of the chunk in the note text; null for images.
     span_start = models.PositiveIntegerField(null=True, blank=True)

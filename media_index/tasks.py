@@ -10,6 +10,7 @@ from media_index.services.calibration import spaces_calibration_refresh
 from media_index.services.files import files_sweep_orphans
 from media_index.services.indexing import items_index, space_embed_items
 from media_index.services.indexing_queue import items_requeue_stale
+from media_index.services.owner_indexes import owner_indexes_sync
 from media_index.services.query_pictures import query_pictures_expire
 from media_index.services.spaces import space_index_build_when_complete, space_reindex_begin
 
@@ -47,6 +48,12 @@ def requeue_stale_items() -> int:
 @shared_task(acks_late=True)
 def refresh_calibration(space_id: int | None = None) -> bool:
     return spaces_calibration_refresh(space_id=space_id)
+
+
+@shared_task(acks_late=True)
+def sync_owner_indexes() -> dict[str, int]:
+    report = owner_indexes_sync()
+    return {"built": len(report.built), "dropped": len(report.dropped), "kept": len(report.kept)}
 
 
 @shared_task(acks_late=True)

@@ -35,7 +35,7 @@ def make_item(owner, space, vectors, *, kind="image", visibility="public", statu
         Item.objects.filter(pk=item.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
         item.refresh_from_db()
     for chunk, vector in enumerate(vectors):
-        Vector.objects.create(item=item, space=space, chunk=chunk, embedding=vector,
+        Vector.objects.create(item=item, owner=owner, space=space, chunk=chunk, embedding=vector,
                               span_start=0 if kind == "note" else None, span_end=10 if kind == "note" else None)  # fmt: skip
     return item
 

@@ -122,6 +122,12 @@ def rank(
     where_sql, filter_params = filter_sql(viewer, filters, exclude_item)
     where = ["v.space_id = %s", "i.status = 'ready'", where_sql]
     params: list[object] = [space.pk, *filter_params]
+    if filters.scope == "mine" and viewer.is_authenticated:
+        # The vector's copy of the owner (the item's owner_id above stays the authority):
+        # it lets PostgreSQL use the owner's own partial HNSW index where the maintenance
+        # queue built one (services.owner_indexes), instead of the whole space's graph.
+        where.append("v.owner_id = %s")
+        params.append(viewer.pk)
     literal = _literal(query)
     exact = filters.exact or _few_visible_items(where_sql, filter_params)
     # The ORDER BY repeats the partial index's expression exactly (see

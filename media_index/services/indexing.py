@@ -187,7 +187,7 @@ def space_rows(
             vectors = _in_batches([pictures[item.pk] for item in images], embedder.embed_images, size)
         assert vectors is not None
         for item, vector in zip(images, vectors, strict=True):
-            rows[item.pk].append(Vector(item=item, space=space, chunk=0, embedding=vector))
+            rows[item.pk].append(Vector(item=item, owner_id=item.owner_id, space=space, chunk=0, embedding=vector))
     chunked: list[tuple[Item, list[Chunk]]] = []
     for item in items:
         if item.kind != Item.Kind.NOTE:
@@ -217,8 +217,9 @@ def space_rows(
     for item, chunks in chunked:
         for number, chunk in enumerate(chunks):
             weights = None if sparse is None else SparseVector(sparse[position], vocabulary)
-            rows[item.pk].append(Vector(item=item, space=space, chunk=number, span_start=chunk.start,
-                                        span_end=chunk.end, embedding=dense[position], sparse=weights))  # fmt: skip
+            rows[item.pk].append(Vector(item=item, owner_id=item.owner_id, space=space, chunk=number,
+                                        span_start=chunk.start, span_end=chunk.end, embedding=dense[position],
+                                        sparse=weights))  # fmt: skip
             position += 1
     return rows
 

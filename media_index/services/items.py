@@ -10,7 +10,7 @@ from typing import IO
 from django.db import transaction
 
 from media_index.errors import InvalidInput
-from media_index.models import Item
+from media_index.models import Item, Vector
 from media_index.services.images import PhotoMetadata, photo_metadata
 
 
@@ -27,6 +27,15 @@ def item_delete(*, item: Item) -> None:
 # Bulk actions act on at most this many items, and a download holds at most this much.
 BULK_MAX_ITEMS = 500
 ZIP_DOWNLOAD_MAX_BYTES = 1024 * 1024 * 1024
+
+
+def item_set_owner(*, item: Item, owner_id: int) -> None:
+    """Give ``item`` to another person (the admin's form), with its vectors' copy of the
+    owner (services.owner_indexes), in one transaction."""
+    with transaction.atomic():
+        Item.objects.filter(pk=item.pk).update(owner_id=owner_id)
+        Vector.objects.filter(item_id=item.pk).update(owner_id=owner_id)
+    item.owner_id = owner_id
 
 
 def _owned(owner_id: int, item_ids: Sequence[int]) -> list[Item]:

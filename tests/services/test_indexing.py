@@ -109,6 +109,8 @@ def test_the_demo_model_embeds_a_batch_in_process(owner) -> None:
     note_vectors = Vector.objects.filter(item=note).order_by("chunk")
     assert note_vectors.count() >= 2
     assert all(v.span_start is not None and v.span_end > v.span_start for v in note_vectors)
+    # Each vector carries its item's owner (per-owner HNSW indexes, services.owner_indexes).
+    assert set(Vector.objects.filter(item__in=[picture, note]).values_list("owner_id", flat=True)) == {owner.pk}
     embedding = np.asarray(Vector.objects.get(item=picture).embedding)
     assert embedding.shape == (space.dimension,)
     assert abs(np.linalg.norm(embedding) - 1) < 1e-4
