@@ -92,18 +92,22 @@ def train_generalist_model(
     concept_limit: int | None = None,
     concept_weight: float = 1.0,
     device: str = "cpu",
+    init_from: str | Path | None = None,
     progress: bool = True,
 ) -> dict:
     """Train the demo model v2 on the whole OpenMoji corpus (~1,400 concepts, English and
     Chinese, mixed drawing styles, training backgrounds, photo-like damage), save it and its
     report card (``evaluate_demo``) as ``eval.json``. ``concept_limit`` (tests) trains on the
     first concepts only; ``concept_weight`` 0 turns the concept loss off (plain group-aware
-    CLIP loss), for ablations."""
+    CLIP loss), for ablations. ``init_from``: start from these weights (a warm start, e.g.
+    the shipped v1 model) instead of a random initialisation."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     register_model_configs()
     seed_everything(seed)
     model, preprocess_train, preprocess_eval = open_clip.create_model_and_transforms(model_name, pretrained=None)
+    if init_from is not None:
+        warm_start(model, init_from)
     tokenizer = open_clip.get_tokenizer(model_name)
     image_size = model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size
     concepts = corpus()[:concept_limit] if concept_limit else corpus()
@@ -138,11 +142,26 @@ def train_generalist_model(
         "precision": precision, "num_images": num_images, "num_concepts": len(concepts),
         "styles": "openmoji 76% / line art 12% / flat colour 12%", "augment": True,
         "concept_weight": concept_weight, "device": device,
+        "init_from": Path(init_from).name if init_from is not None else None,
         "backgrounds": list(TRAINING_BACKGROUNDS),
         "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
                                  for step, m in result.evaluations],
     }  # fmt: skip
     return _write_report(out, model_name, metrics, training, result, shipped)
+
+
+def warm_start(model: torch.nn.Module, checkpoint: str | Path) -> int:
+    """Copy into ``model`` every tensor of ``checkpoint`` whose name and shape match (a grown
+    tower keeps its new layers' random initialisation); returns how many were copied."""
+    state = safetensors.torch.load_file(str(checkpoint))
+    own = model.state_dict()
+    matching = {name: tensor.float() for name, tensor in state.items()
+                if name in own and own[name].shape == tensor.shape}  # fmt: skip
+    if not matching:
+        raise ValueError(f"{checkpoint}: no tensor matches the model's names and shapes")
+    model.load_state_dict(matching, strict=False)
+    logger.info("warm start from %s: %d of %d tensors", checkpoint, len(matching), len(own))
+    return len(matching)
 
 
 def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
@@ -275,6 +294,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concept-limit", type=int, default=None)
     parser.add_argument("--concept-weight", type=float, default=1.0, help="v2: weight of the all-concepts loss (0: off)")
     parser.add_argument("--device", default="cpu", help="torch device for training (cuda on a GPU machine)")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="v2: start from these weights (e.g. models/demo-clip/demo-clip.safetensors)")
 
 
 def run_training(options: dict) -> dict:
@@ -287,7 +308,7 @@ def run_training(options: dict) -> dict:
             precision=options["precision"], eval_every=options["eval_every"],
             checkpoint_every=options["checkpoint_every"], resume=options["resume"],
             concept_limit=options["concept_limit"], concept_weight=options["concept_weight"],
-            device=options["device"],
+            device=options["device"], init_from=options["init_from"],
         )  # fmt: skip
     return train_demo_model(
         options["out"], seed=options["seed"], steps=options["steps"], batch_size=options["batch_size"],

@@ -158,3 +158,20 @@ def test_the_concept_loss_pulls_a_picture_to_its_own_name():
     moved = picture.detach() - 0.1 * picture.grad
 
     assert (moved @ names.T)[0, 0] - (moved @ names.T)[0, 1] > (picture @ names.T)[0, 0] - (picture @ names.T)[0, 1]
+
+
+def test_a_warm_start_copies_every_matching_tensor_and_leaves_grown_ones_alone():
+    from media_index.training.demo import warm_start
+
+    register_model_configs()
+    same, _, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
+    assert warm_start(same, CHECKPOINT) == len(same.state_dict())
+    shipped, _, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=str(CHECKPOINT))
+    assert torch.equal(same.token_embedding.weight, shipped.token_embedding.weight)
+
+    # Another tower shape (v2's ResNet image tower, a wider text tower): only what fits is copied.
+    other, _, _ = open_clip.create_model_and_transforms("demo-clip-v2", pretrained=None)
+    before = other.visual.state_dict()
+    copied = warm_start(other, CHECKPOINT)
+    assert 0 < copied < len(other.state_dict())
+    assert all(torch.equal(before[name], tensor) for name, tensor in other.visual.state_dict().items())
