@@ -9,6 +9,9 @@ model          images/s and texts/s, one at a time vs batched; torch vs ONNX Run
 ingest         API upload → "ready" through the real broker and worker vs the model's raw
                batched speed (``bench/ingest.py``, its own stack)
 search         HNSW (ef_search sweep) vs exact at 10k/100k/1M rows, filtered, FAISS (``bench/search.py``)
+owner-filter   one owner's "mine" search at 2 % of a space, through the product's tables and
+               ``rank``: the space's graph vs the planner's own choice vs the owner's
+               partial index (``bench/owner_filter.py``)
 vectors        ``vector`` vs ``halfvec`` indexes: size, build time, recall (``bench/vectors.py``)
 search-http    the search API's latency at 100k items, split into query encoder and SQL
                (``bench/search_http.py``, its own stack)
@@ -53,6 +56,8 @@ SUITES: dict[str, Suite] = {
     "model": Suite("model", "embedding speed per runtime, batched vs single, quality", django=True),
     "ingest": Suite("ingest", "upload to ready through broker and worker vs raw model speed"),
     "search": Suite("search", "HNSW vs exact vs FAISS at several sizes, filters", django=True, database=True),
+    "owner-filter": Suite("owner_filter", "one owner's search in a shared space: graph vs plan vs owner index",
+                          django=True, database=True),
     "vectors": Suite("vectors", "vector vs halfvec index", django=True, database=True),
     "search-http": Suite("search_http", "search API latency at 100k items: encoder vs SQL"),
     "memory": Suite("memory", "resident size of web and worker processes"),

@@ -20,7 +20,9 @@ task takes the other pending uploads into its batch), it starts one Celery worke
 that setting, waits for it to load the model (a warm-up upload), uploads ``--items`` new
 pictures through the API as fast as ``--clients`` threads can send them, and waits until
 all are "ready". The pipeline's rate is items / (first upload sent → last item's
-``indexed_at``); its overhead is 1 − pipeline rate / raw batched rate. Everything runs on
+``indexed_at``); its overhead is 1 − pipeline rate / raw batched rate. ``--mode backlog``
+holds the worker while the uploads arrive and times it from when it resumes to the last
+"ready": the worker's own overhead, without the web process competing for the cores. Everything runs on
 the same machine at the same time (web, worker, database, this client), as a single-box
 install would. Results: ``--out`` (bench/results/ingest.json).
 """
@@ -118,14 +120,29 @@ def _upload_all(stack: Stack, files: list[bytes], clients: int, ids: list[int], 
         thread.join()
 
 
-def pipeline_run(stack: Stack, files: list[bytes], clients: int, fill: bool, prefetch: bool = True) -> dict[str, Any]:
+def _consume_uploads(on: bool) -> None:
+    """Tell the running worker(s) to stop or resume taking the uploads queue."""
+    from searchsite.celery import app
+
+    if on:
+        app.control.add_consumer("uploads", reply=True, timeout=10)
+    else:
+        app.control.cancel_consumer("uploads", reply=True, timeout=10)
+
+
+def pipeline_run(stack: Stack, files: list[bytes], clients: int, fill: bool, prefetch: bool = True,
+                 backlog: bool = False, queues: str | None = None) -> dict[str, Any]:  # fmt: skip
     """One worker with INDEXING_FILL_BATCHES=``fill`` and INDEXING_PREFETCH=``prefetch``:
-    upload ``files``, wait for all ready."""
+    upload ``files``, wait for all ready. ``backlog``: the worker stops taking uploads
+    while they arrive and the clock starts when it resumes, so the rate is the worker's
+    own (decode, thumbnail, model, store) without the web process's upload work competing
+    for the same cores, as on a host that only embeds."""
     from media_index.models import Item
 
-    worker = start_worker(stack, name=f"worker-fill-{'on' if fill else 'off'}-prefetch-{'on' if prefetch else 'off'}",
+    worker = start_worker(stack, name=f"worker-fill-{'on' if fill else 'off'}-prefetch-{'on' if prefetch else 'off'}"
+                                       f"{'-backlog' if backlog else ''}",
                           env={"INDEXING_FILL_BATCHES": "1" if fill else "0",
-                               "INDEXING_PREFETCH": "1" if prefetch else "0"})  # fmt: skip
+                               "INDEXING_PREFETCH": "1" if prefetch else "0"}, queues=queues)  # fmt: skip
     try:
         # Warm-up: the worker loads the model on its first batch.
         warm: list[int] = []
@@ -133,10 +150,15 @@ def pipeline_run(stack: Stack, files: list[bytes], clients: int, fill: bool, pre
         _wait_ready(warm, SETTLE_TIMEOUT)
         ids: list[int] = []
         errors: list[str] = []
+        if backlog:
+            _consume_uploads(False)
         started_wall = time.time()
         started = time.perf_counter()
         _upload_all(stack, files, clients, ids, errors)
         uploads_seconds = time.perf_counter() - started
+        if backlog:
+            started_wall = time.time()
+            _consume_uploads(True)
         statuses = _wait_ready(ids, SETTLE_TIMEOUT)
         items = Item.objects.filter(pk__in=ids)
         last = max(item.indexed_at for item in items if item.indexed_at is not None)
@@ -144,11 +166,13 @@ def pipeline_run(stack: Stack, files: list[bytes], clients: int, fill: bool, pre
         return {
             "fill_batches": fill,
             "prefetch": prefetch,
+            "mode": "backlog" if backlog else "live",
+            "worker_queues": queues or "all",
             "items": len(ids),
             "upload_errors": errors[:5],
             "statuses": statuses,
             "uploads_seconds": round(uploads_seconds, 2),
-            "upload_to_ready_seconds": round(seconds, 2),
+            "upload_to_ready_seconds" if not backlog else "resume_to_ready_seconds": round(seconds, 2),
             "items_per_s": len(ids) / seconds,
         }
     finally:
@@ -178,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=2, help="upload threads")
     parser.add_argument("--fill", default="off,on", help="INDEXING_FILL_BATCHES settings to compare")
     parser.add_argument("--prefetch", default="on", help="INDEXING_PREFETCH settings to compare (with each fill)")
+    parser.add_argument("--mode", default="live",
+                        help="live (uploads while the worker embeds), backlog (the worker drains uploads already "
+                             "queued: its own rate), or both: live,backlog")  # fmt: skip
+    parser.add_argument("--worker-queues", default=None,
+                        help="the queues the worker takes, e.g. uploads,celery: the upload pipeline alone, with "
+                             "calibration refreshes (the maintenance queue) left to another host (default: all)")  # fmt: skip
     parser.add_argument("--state", type=Path, default=None, help="folder for the embedded servers (default: temporary)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "ingest.json")
     args = parser.parse_args(argv)
@@ -190,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {"OPEN_CLIP_MODEL": "ViT-B-32", "OPEN_CLIP_PRETRAINED": str(random_vit_b_32_checkpoint(models))}
     fills = [value.strip() == "on" for value in args.fill.split(",") if value.strip()]
     prefetches = [value.strip() == "on" for value in args.prefetch.split(",") if value.strip()]
+    backlogs = [value.strip() == "backlog" for value in args.mode.split(",") if value.strip()]
     runs = []
     with running_stack(state=args.state, env=env, web_workers=1, web_threads=4, worker=False) as stack:
         os.environ.update(stack.env)
@@ -199,9 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         raw_files = pictures(args.items, seed=1, size=(width, height))
         print("measuring the model's raw speed...", flush=True)
         before = raw_rates(raw_files)
-        for number, (fill, prefetch) in enumerate((fill, prefetch) for fill in fills for prefetch in prefetches):
+        settings = [(fill, prefetch, backlog) for backlog in backlogs for fill in fills for prefetch in prefetches]
+        for number, (fill, prefetch, backlog) in enumerate(settings):
             files = pictures(args.items, seed=100 + number, size=(width, height))
-            runs.append(pipeline_run(stack, files, args.clients, fill, prefetch))
+            runs.append(pipeline_run(stack, files, args.clients, fill, prefetch, backlog, args.worker_queues))
         # Measured before and after the pipeline runs (the machine's speed drifts), averaged.
         after = raw_rates(raw_files)
         raw = {key: (before[key] + after[key]) / 2 for key in before}

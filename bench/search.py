@@ -8,7 +8,10 @@ column for filters), on clustered synthetic unit vectors: build time and index s
 recall@10 and p50/p95 latency of single SQL queries at each ef_search; the same for an
 exact scan (on the first ``--exact-queries`` queries: a scan of 1M rows takes seconds); a
 filtered query (one owner of 50, 2% of rows) with pgvector's iterative scans off,
-``relaxed_order`` (the product's setting) and ``strict_order``; and, when faiss-cpu is
+``relaxed_order`` and ``strict_order``, LIMIT 10; the product's own query form (CANDIDATE_VECTORS
+candidates with relaxed iterative scans, re-sorted on the full vectors) unfiltered and filtered,
+per ``--filter-scan-tuples``, and with ``--owner-index`` through a partial index of the owner's
+rows (services.owner_indexes); and, when faiss-cpu is
 installed (and not ``--no-faiss``), FAISS HNSW (same M and efConstruction) and exact inner
 product in process, on the same data, as the reference. Ground truth: exact NumPy search.
 Writes bench/results/search.json.
@@ -30,6 +33,7 @@ from django.db import connection
 
 from bench import RESULTS_DIR, run_suite
 from bench.vectors import clustered_unit_vectors, vector_literal
+from media_index.search.retrieval import CANDIDATE_VECTORS
 from media_index.services.spaces import HNSW_EF_CONSTRUCTION, HNSW_M
 
 # The graph parameters of every index this run builds (--m, --ef-construction).
@@ -83,6 +87,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--m", type=int, default=HNSW_M, help="HNSW m of the indexes built (the product's default)")
     parser.add_argument("--ef-construction", type=int, default=HNSW_EF_CONSTRUCTION, help="HNSW ef_construction")
+    parser.add_argument("--filter-ef", type=int, default=200,
+                        help="ef_search of the filtered search as the product runs it")
+    parser.add_argument("--filter-scan-tuples", default="20000",
+                        help="hnsw.max_scan_tuples values for the filtered search (pgvector's default 20000)")
+    parser.add_argument("--owner-index", action="store_true",
+                        help="also measure the filtered search through a partial index of the owner's rows")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "search.json")
 
 
@@ -96,7 +106,9 @@ def run(options: dict[str, Any]) -> None:
                    f"--maintenance-work-mem {options['maintenance_work_mem']}"
                    + (" --no-faiss" if options["no_faiss"] else "")
                    + f" --m {options['m']} --ef-construction {options['ef_construction']}"
-                   + (f" --binary {options['binary']}" if options["binary"] else ""),
+                   + (f" --binary {options['binary']}" if options["binary"] else "")
+                   + f" --filter-ef {options['filter_ef']} --filter-scan-tuples {options['filter_scan_tuples']}"
+                   + (" --owner-index" if options["owner_index"] else ""),
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
         "hnsw": dict(GRAPH),
         "sizes": {},
@@ -111,7 +123,9 @@ def run(options: dict[str, Any]) -> None:
             options["maintenance_work_mem"],
             options["no_faiss"],
             [int(count) for count in options["binary"].split(",") if count.strip()],
-        )
+            {"ef": options["filter_ef"], "owner_index": options["owner_index"],
+             "scan_tuples": [int(value) for value in options["filter_scan_tuples"].split(",") if value.strip()]},
+        )  # fmt: skip
         _print(size, result["sizes"][str(size)])
     options["out"].parent.mkdir(parents=True, exist_ok=True)
     options["out"].write_text(json.dumps(result, indent=2) + "\n")
@@ -127,7 +141,9 @@ def _measure(
     work_mem: str,
     skip_faiss: bool = False,
     binary_candidates: list[int] | None = None,
+    filter_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    filter_options = filter_options or {"ef": 200, "scan_tuples": [20_000], "owner_index": False}
     clusters = max(rows // 200, 10)
     data = clustered_unit_vectors(rows, dim, clusters=clusters, seed=0)
     owners = np.random.default_rng(2).integers(0, OWNERS, rows)
@@ -149,6 +165,8 @@ def _measure(
         # product's shared-buffer tables.
         cursor.execute("DROP TABLE IF EXISTS bench_search")
         cursor.execute(f"CREATE UNLOGGED TABLE bench_search (id int PRIMARY KEY, owner int, embedding vector({dim}))")
+        # Vectors inline in the row, as the product stores them (migration 0008), not in TOAST.
+        cursor.execute("ALTER TABLE bench_search ALTER COLUMN embedding SET STORAGE MAIN")
         started = time.perf_counter()
         _copy_rows(data, owners)
         out["load_seconds"] = time.perf_counter() - started
@@ -190,7 +208,10 @@ def _measure(
             f"SELECT id FROM bench_search WHERE owner = {owner} ORDER BY embedding <=> %s::vector LIMIT 10",
             [], filtered_truth, exact_queries,
         )  # fmt: skip
+        out["filtered"]["product"] = _product_filtered(cursor, run, dim, owner, filtered_truth, filter_options,
+                                                     truth)  # fmt: skip
         cursor.execute("RESET hnsw.iterative_scan")
+        cursor.execute("RESET hnsw.max_scan_tuples")
         if binary_candidates:
             out["binary"] = _binary(cursor, run, dim, binary_candidates, truth)
         cursor.execute("DROP TABLE bench_search")
@@ -216,6 +237,46 @@ def _binary(cursor: Any, run: Any, dim: int, candidates: list[int], truth: np.nd
                f"ORDER BY binary_quantize(embedding)::bit({dim}) <~> binary_quantize(%s::vector({dim})) "
                f"LIMIT {count}) AS candidates ORDER BY embedding <=> %s::vector({dim}) LIMIT 10")  # fmt: skip
         out[str(count)] = run(sql, [f"SET hnsw.ef_search = {max(count, 40)}"], truth)
+    return out
+
+
+def _product_filtered(
+    cursor: Any, run: Any, dim: int, owner: int, truth: np.ndarray, options: dict[str, Any],
+    unfiltered_truth: np.ndarray,
+) -> dict[str, Any]:
+    """The owner filter as the product runs it (search.retrieval.rank): relaxed iterative
+    scans at the search's ef_search, CANDIDATE_VECTORS candidates re-sorted on the full
+    vectors (relaxed order returns them only roughly sorted), for each hnsw.max_scan_tuples;
+    then, with ``owner_index``, the same through a partial HNSW index of that owner's rows
+    (what services.spaces builds for an owner holding a large share of a big space)."""
+    expression = f"(embedding::halfvec({dim}))"
+
+    def as_searched(where: str) -> str:
+        candidates = (f"SELECT id, embedding FROM bench_search {where} "
+                      f"ORDER BY {expression} <=> %s::halfvec({dim}) LIMIT {CANDIDATE_VECTORS}")  # fmt: skip
+        return f"SELECT id FROM ({candidates}) AS candidates ORDER BY embedding <=> %s::vector LIMIT 10"
+
+    sql = as_searched(f"WHERE owner = {owner}")
+    setup = [f"SET hnsw.ef_search = {options['ef']}", "SET hnsw.iterative_scan = relaxed_order"]
+    out: dict[str, Any] = {"ef_search": options["ef"], "candidates": CANDIDATE_VECTORS, "max_scan_tuples": {}}
+    # The same query form without the filter: what the filtered timings compare with.
+    out["unfiltered"] = run(as_searched(""), setup, unfiltered_truth)
+    for tuples in options["scan_tuples"]:
+        out["max_scan_tuples"][str(tuples)] = run(sql, [*setup, f"SET hnsw.max_scan_tuples = {tuples}"], truth)
+    if options["owner_index"]:
+        started = time.perf_counter()
+        cursor.execute(f"CREATE INDEX bench_search_owner ON bench_search USING hnsw ({expression} halfvec_cosine_ops) "
+                       f"WITH (m = {GRAPH['m']}, ef_construction = {GRAPH['ef_construction']}) "
+                       f"WHERE owner = {owner}")  # fmt: skip
+        build_seconds = time.perf_counter() - started
+        cursor.execute("SELECT pg_relation_size('bench_search_owner')")
+        index_bytes = cursor.fetchone()[0]
+        cursor.execute("RESET hnsw.max_scan_tuples")
+        cursor.execute("EXPLAIN " + sql, ["[" + ",".join(["0.1"] * dim) + "]"] * 2)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        out["owner_index"] = {**run(sql, setup, truth), "build_seconds": build_seconds, "index_bytes": index_bytes,
+                              "uses_owner_index": "bench_search_owner" in plan}  # fmt: skip
+        cursor.execute("DROP INDEX bench_search_owner")
     return out
 
 
@@ -258,8 +319,25 @@ def _print(size: int, row: dict[str, Any]) -> None:
     exact = row["exact"]
     print(f"  SQL exact      : recall@10 {exact['recall_at_10']:.3f}, p50 {exact['p50_ms']:.2f} ms")
     for mode, values in row["filtered"].items():
+        if mode == "product":
+            continue
         print(f"  filtered {mode:<13}: recall@10 {values['recall_at_10']:.3f}, "
                           f"p50 {values['p50_ms']:.2f} ms")  # fmt: skip
+    product = row["filtered"].get("product")
+    if product:
+        values = product["unfiltered"]
+        print(f"  unfiltered as searched (ef {product['ef_search']}, {product['candidates']} re-sorted): recall@10 "
+              f"{values['recall_at_10']:.3f}, p50 {values['p50_ms']:.2f} ms, p95 {values['p95_ms']:.2f} ms")  # fmt: skip
+        for tuples, values in product["max_scan_tuples"].items():
+            print(f"  filtered as searched (ef {product['ef_search']}, {product['candidates']} re-sorted, "
+                  f"max_scan_tuples {tuples}): recall@10 {values['recall_at_10']:.3f}, "
+                  f"p50 {values['p50_ms']:.2f} ms, p95 {values['p95_ms']:.2f} ms")  # fmt: skip
+        owner_index = product.get("owner_index")
+        if owner_index:
+            print(f"  filtered through the owner's partial index ({owner_index['build_seconds']:.1f}s, "
+                  f"{owner_index['index_bytes'] / 1e6:.0f} MB, used: {owner_index['uses_owner_index']}): "
+                  f"recall@10 {owner_index['recall_at_10']:.3f}, p50 {owner_index['p50_ms']:.2f} ms, "
+                  f"p95 {owner_index['p95_ms']:.2f} ms")  # fmt: skip
     binary = row.get("binary")
     if binary:
         print(f"  binary HNSW: index {binary['index_bytes'] / 1e6:.0f} MB built in {binary['build_seconds']:.1f}s")

@@ -72,12 +72,14 @@ def _start(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> su
         return devstack.start_process(args, env, cwd=REPO, output=log)
 
 
-def start_worker(stack: Stack, name: str = "worker", env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start_worker(stack: Stack, name: str = "worker", env: dict[str, str] | None = None,
+                 queues: str | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
     """One Celery worker process (with beat, which re-sends stale work) for ``stack``;
-    ``env``: settings for this worker only."""
+    ``env``: settings for this worker only; ``queues``: the queues it takes (default all)."""
     process = _start(name, [
         sys.executable, "-m", "celery", "-A", "searchsite", "worker", "--loglevel", "INFO",
         "--concurrency", "1", "--beat", "--schedule", str(stack.state / f"{name}-beat-schedule"),
+        *(["-Q", queues] if queues else []),
     ], {**stack.env, **(env or {})}, stack.state)  # fmt: skip
     stack.processes.append(process)
     return process

@@ -69,6 +69,10 @@ class EmbeddingSpace(models.Model):
     def index_name(self) -> str:
         return f"media_index_vector_hnsw_space_{self.pk}"
 
+    def owner_index_name(self, owner_id: int) -> str:
+        """The partial HNSW index of one owner's vectors here (services.owner_indexes)."""
+        return f"{self.index_name}_owner_{int(owner_id)}"
+
 
 class Item(models.Model):
     """A picture or a note someone uploaded; its file and row exist before any embedding."""

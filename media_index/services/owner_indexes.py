@@ -33,7 +33,7 @@ _NAME = re.compile(r"^media_index_vector_hnsw_space_(\d+)_owner_(\d+)$")
 
 
 def owner_index_name(space: EmbeddingSpace, owner_id: int) -> str:
-    return f"{space.index_name}_owner_{int(owner_id)}"
+    return space.owner_index_name(owner_id)
 
 
 @dataclass

@@ -35,6 +35,8 @@ def test_the_ingest_suite_compares_the_pipeline_with_the_raw_model(tmp_path: Pat
         "demo",
         "--picture-size",
         "320x240",
+        "--mode",
+        "live,backlog",
         "--out",
         str(out),
     )
@@ -42,7 +44,10 @@ def test_the_ingest_suite_compares_the_pipeline_with_the_raw_model(tmp_path: Pat
     report = json.loads(out.read_text())
     raw = report["raw_items_per_s"]
     assert raw["model_batched"] > 0 and raw["model_one_at_a_time"] > 0
-    assert [entry["fill_batches"] for entry in report["runs"]] == [False, True]
+    assert [entry["fill_batches"] for entry in report["runs"]] == [False, True, False, True]
+    # Backlog: the worker held while the uploads arrive, timed from when it resumes.
+    assert [entry["mode"] for entry in report["runs"]] == ["live", "live", "backlog", "backlog"]
+    assert all("resume_to_ready_seconds" in entry for entry in report["runs"][2:])
     for entry in report["runs"]:
         assert entry["statuses"] == {"ready": 6} and entry["upload_errors"] == []
         assert entry["items_per_s"] > 0

@@ -8,6 +8,7 @@ import pytest
 
 import bench.memory
 import bench.model
+import bench.owner_filter
 import bench.search
 import bench.vectors
 
@@ -51,16 +52,39 @@ def test_bench_search_sweeps_ef_and_compares_exact_filtered_and_faiss(tmp_path) 
     out = tmp_path / "search.json"
 
     bench.search.main(["--sizes", "600", "--dim", "16", "--queries", "5", "--ef", "10,40", "--binary", "20,600",
-                 "--out", str(out)])  # fmt: skip
+                       "--filter-scan-tuples", "100,20000", "--owner-index", "--out", str(out)])  # fmt: skip
 
     row = json.loads(out.read_text())["sizes"]["600"]
     assert set(row["hnsw"]) == {"10", "40"} and row["exact"]["recall_at_10"] == 1.0
-    assert set(row["filtered"]) == {"off", "relaxed_order", "strict_order", "exact"}
+    assert set(row["filtered"]) == {"off", "relaxed_order", "strict_order", "exact", "product"}
     assert row["filtered"]["exact"]["recall_at_10"] == 1.0
+    # The product's query form: unfiltered, per max_scan_tuples, and through the owner's own index.
+    product = row["filtered"]["product"]
+    assert set(product["max_scan_tuples"]) == {"100", "20000"} and product["unfiltered"]["recall_at_10"] > 0
+    # (At 600 rows the planner may read the owner's dozen rows directly: which plan ran is reported.)
+    assert isinstance(product["owner_index"]["uses_owner_index"], bool) and product["owner_index"]["recall_at_10"] == 1.0
     assert row["faiss"]["exact"]["recall_at_10"] == 1.0 and set(row["faiss"]["hnsw"]) == {"10", "40"}
     # Binary quantisation: re-ranking every row on the full vectors is exact.
     assert row["binary"]["index_bytes"] > 0 and row["binary"]["600"]["recall_at_10"] == 1.0
     assert 0 < row["binary"]["20"]["recall_at_10"] <= 1.0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_bench_owner_filter_runs_the_products_search_with_and_without_the_owners_index(tmp_path) -> None:
+    out = tmp_path / "owner-filter.json"
+
+    bench.owner_filter.main(["--items", "1500", "--owners", "10", "--queries", "5", "--out", str(out)])
+
+    result = json.loads(out.read_text())
+    assert result["owner_vectors"] > 100 and result["owner_indexes_built"] == 1
+    assert result["as_planned"]["recall_at_10"] == 1.0  # on this share: an exact scan
+    owner_index = result["owner_index"]
+    def owner_hnsw(plan: list[str]) -> bool:
+        return any("_hnsw_space_" in name and "_owner_" in name for name in plan)
+
+    assert owner_hnsw(owner_index["indexes_in_plan"]) and not owner_hnsw(result["as_planned"]["indexes_in_plan"])
+    assert owner_index["recall_at_10"] >= 0.9 and result["space_graph"]["recall_at_10"] > 0
 
 
 @pytest.mark.slow
