@@ -19,7 +19,7 @@ def test_bench_lists_its_suites() -> None:
 
     assert run.returncode == 0, run.stderr
     listed = {line.split()[0] for line in run.stdout.splitlines() if line.strip()}
-    assert listed == {"model", "ingest", "search", "vectors", "search-http", "memory", "load"}
+    assert listed == {"model", "ingest", "search", "owner-filter", "vectors", "search-http", "memory", "load"}
 
 
 def test_bench_refuses_an_unknown_suite_with_the_list_of_suites() -> None:
