@@ -24,12 +24,16 @@ class EotPooling:
     pool_type: str  # "argmax": the EOT id is the row's largest; "eos": the first ``eos_id``
     eos_id: int | None
 
-    def trim(self, tokens: torch.Tensor) -> torch.Tensor:
+    def lengths(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Each row's length up to and including its pooled (EOT) token."""
         if self.pool_type == "argmax":
             pooled = tokens.argmax(dim=-1)
         else:
             pooled = (tokens == self.eos_id).int().argmax(dim=-1)
-        return tokens[:, : int(pooled.max()) + 1]
+        return pooled + 1
+
+    def trim(self, tokens: torch.Tensor) -> torch.Tensor:
+        return tokens[:, : int(self.lengths(tokens).max())]
 
 
 def eot_pooled_text_tower(model: Any) -> tuple[Any, EotPooling] | None:

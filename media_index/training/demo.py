@@ -15,6 +15,7 @@ not of the in-memory fp32 model.
 import argparse
 import json
 import logging
+import os
 import platform
 import time
 from pathlib import Path
@@ -90,7 +91,8 @@ def train_generalist_model(
     checkpoint_every: int = 250,
     resume: bool = False,
     concept_limit: int | None = None,
-    concept_weight: float = 1.0,
+    concept_weight: float = 0.0,
+    proxy_weight: float = 1.0,
     device: str = "cpu",
     init_from: str | Path | None = None,
     progress: bool = True,
@@ -113,7 +115,8 @@ def train_generalist_model(
     concepts = corpus()[:concept_limit] if concept_limit else corpus()
 
     dataset = GeneratedPairs(concepts, num_images=num_images, seed=seed, image_size=image_size, style=None,
-                             backgrounds=TRAINING_BACKGROUNDS, augment=True, progress=progress)  # fmt: skip
+                             backgrounds=TRAINING_BACKGROUNDS, augment=True, progress=progress,
+                             workers=os.cpu_count() or 1)  # fmt: skip
     sampled = tuple(dict.fromkeys(CONCEPTS[: min(len(CONCEPTS), len(concepts))]
                                   + concepts[len(CONCEPTS)::PERIODIC_EVAL_STRIDE]))  # fmt: skip
 
@@ -128,7 +131,7 @@ def train_generalist_model(
         eval_fn=periodic_eval if eval_every else None, eval_every=eval_every, progress=progress,
         checkpoint_path=out / TRAINING_STATE_NAME, checkpoint_every=checkpoint_every, resume=resume,
         class_names=dataset.class_names() if concept_weight else None, concept_weight=concept_weight,
-        device=device,
+        num_classes=dataset.num_classes if proxy_weight else 0, proxy_weight=proxy_weight, device=device,
     )  # fmt: skip
     model.to("cpu")
 
@@ -141,7 +144,7 @@ def train_generalist_model(
         "seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
         "precision": precision, "num_images": num_images, "num_concepts": len(concepts),
         "styles": "openmoji 76% / line art 12% / flat colour 12%", "augment": True,
-        "concept_weight": concept_weight, "device": device,
+        "concept_weight": concept_weight, "proxy_weight": proxy_weight, "device": device,
         "init_from": Path(init_from).name if init_from is not None else None,
         "backgrounds": list(TRAINING_BACKGROUNDS),
         "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
@@ -292,7 +295,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/training-state.pt")
     parser.add_argument("--concept-limit", type=int, default=None)
-    parser.add_argument("--concept-weight", type=float, default=1.0, help="v2: weight of the all-concepts loss (0: off)")
+    parser.add_argument("--concept-weight", type=float, default=0.0,
+                        help="v2: weight of the names-based all-concepts loss (0: off)")
+    parser.add_argument("--proxy-weight", type=float, default=1.0,
+                        help="v2: weight of the learned class-proxy loss (0: off)")
     parser.add_argument("--device", default="cpu", help="torch device for training (cuda on a GPU machine)")
     parser.add_argument("--init-from", type=Path, default=None,
                         help="v2: start from these weights (e.g. models/demo-clip/demo-clip.safetensors)")
@@ -308,7 +314,7 @@ def run_training(options: dict) -> dict:
             precision=options["precision"], eval_every=options["eval_every"],
             checkpoint_every=options["checkpoint_every"], resume=options["resume"],
             concept_limit=options["concept_limit"], concept_weight=options["concept_weight"],
-            device=options["device"], init_from=options["init_from"],
+            proxy_weight=options["proxy_weight"], device=options["device"], init_from=options["init_from"],
         )  # fmt: skip
     return train_demo_model(
         options["out"], seed=options["seed"], steps=options["steps"], batch_size=options["batch_size"],

@@ -69,14 +69,63 @@ class _Collate:
         self.preprocess = preprocess
         self.tokenizer = tokenizer
 
-    def __call__(
-        self, items: Sequence[tuple]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, list[tuple[int, ...]] | None]:
+    def __call__(self, items: Sequence[tuple]) -> "Batch":
         images = torch.stack([self.preprocess(item[0]) for item in items])
         texts = self.tokenizer([item[1] for item in items])
-        groups = torch.tensor([item[2] for item in items]) if len(items[0]) > 2 else None
-        classes = [tuple(item[3]) for item in items] if len(items[0]) > 3 else None
-        return images, texts, groups, classes
+        width = len(items[0])
+        return Batch(
+            images=images,
+            texts=texts,
+            groups=torch.tensor([item[2] for item in items]) if width > 2 else None,
+            classes=[tuple(item[3]) for item in items] if width > 3 else None,
+            image_targets=[item[4] for item in items] if width > 5 else None,
+            text_targets=[item[5] for item in items] if width > 5 else None,
+        )
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor
+    texts: torch.Tensor
+    groups: torch.Tensor | None = None
+    # The class indices each picture shows (the names-based concept loss).
+    classes: list[tuple[int, ...]] | None = None
+    # Soft (class, weight) targets of each picture and each caption (the proxy loss).
+    image_targets: list[tuple[tuple[int, float], ...]] | None = None
+    text_targets: list[tuple[tuple[int, float], ...]] | None = None
+
+
+class ClassProxies(nn.Module):
+    """One learned unit vector per class, shared by both towers: pictures and captions of a
+    class are each pulled to its proxy (cross-entropy over every class at once).
+
+    The proxies are training scaffolding, not part of the model: a checkpoint holds only
+    the towers, which meet in the space because each learned to hit the same proxies.
+    Against ~1,400 classes this costs one (batch x classes) product per tower, where the
+    names-based ``concept_loss`` ran the text tower on hundreds of names every step.
+    """
+
+    def __init__(self, num_classes: int, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(num_classes, dim) / math.sqrt(dim))
+
+    def forward(self) -> torch.Tensor:
+        return F.normalize(self.weight, dim=-1)
+
+
+def _dense_targets(targets: Sequence[Sequence[tuple[int, float]]], num_classes: int) -> torch.Tensor:
+    dense = torch.zeros(len(targets), num_classes)
+    for row, pairs in enumerate(targets):
+        for index, weight in pairs:
+            dense[row, index] += weight
+    return dense
+
+
+def proxy_loss(
+    features: torch.Tensor, proxies: torch.Tensor, logit_scale: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Cross-entropy of L2-normalised ``features`` over every class proxy (soft targets)."""
+    return F.cross_entropy(logit_scale * features @ proxies.T, targets)
 
 
 def contrastive_loss(
@@ -166,14 +215,15 @@ def _warmup_cosine(warmup_steps: int, total_steps: int) -> Callable[[int], float
 
 
 def _save_training_state(
-    path: str | Path, *, model: nn.Module, optimizer: torch.optim.Optimizer,
+    path: str | Path, *, model: nn.Module, proxies: nn.Module | None, optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler, step: int, pass_generator: torch.Tensor, next_batch: int,
     result: TrainResult, wall_seconds: float,
 ) -> None:
     """Everything ``train(resume=True)`` needs; written to a temporary file, then renamed, so
     a run killed while saving keeps the previous checkpoint."""
     state = {
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "model": model.state_dict(), "proxies": proxies.state_dict() if proxies is not None else None,
+        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
         "step": step, "pass_generator": pass_generator, "next_batch": next_batch,
         "python_rng": random.getstate(), "numpy_rng": np.random.get_state(), "torch_rng": torch.get_rng_state(),
         "loss_history": result.loss_history, "evaluations": result.evaluations, "wall_seconds": wall_seconds,
@@ -186,11 +236,38 @@ def _save_training_state(
     logger.info("checkpoint at step %d: %s", step, target)
 
 
+def _embed_dim(model: nn.Module) -> int:
+    """The shared space's dimension (every open_clip model has a text projection)."""
+    projection = getattr(model, "text_projection", None)
+    if isinstance(projection, torch.Tensor):
+        return projection.shape[1]
+    if isinstance(projection, nn.Linear):
+        return projection.out_features
+    return model.encode_text(torch.zeros(1, 77, dtype=torch.long)).shape[-1]
+
+
+# Captions are encoded in length buckets of this many rows (see ``_encode_texts``).
+TEXT_BUCKET_ROWS = 64
+
+
 def _encode_texts(model: nn.Module, text_tower: tuple | None, tokens: torch.Tensor) -> torch.Tensor:
-    if text_tower is not None:
-        tower, pooling = text_tower
+    """Normalised text features. With a causal EOT-pooled tower, the rows are sorted by
+    length and encoded in buckets, each cut after its own longest text: exact (see
+    ``EotPooling``), and a batch whose median caption has 15 tokens but whose longest has
+    70 (Chinese notes, byte-level tokens) costs about a third of one 70-column pass."""
+    if text_tower is None:
+        return model.encode_text(tokens, normalize=True)
+    tower, pooling = text_tower
+    if len(tokens) <= TEXT_BUCKET_ROWS:
         return F.normalize(encode_text_prefix(tower, pooling, pooling.trim(tokens)), dim=-1)
-    return model.encode_text(tokens, normalize=True)
+    order = pooling.lengths(tokens).argsort()
+    parts = [
+        encode_text_prefix(tower, pooling, pooling.trim(tokens[rows]))
+        for rows in order.split(TEXT_BUCKET_ROWS)
+    ]
+    features = torch.empty(len(tokens), parts[0].shape[-1], dtype=parts[0].dtype, device=parts[0].device)
+    features[order] = torch.cat(parts)
+    return F.normalize(features, dim=-1)
 
 
 def train(
@@ -218,6 +295,9 @@ def train(
     class_names: Sequence[Sequence[str]] | None = None,
     concept_weight: float = 1.0,
     concepts_per_step: int = 512,
+    num_classes: int = 0,
+    proxy_weight: float = 1.0,
+    proxy_lr_scale: float = 10.0,
 ) -> TrainResult:
     """Train ``model`` contrastively on ``dataset`` for ``steps`` optimizer steps.
 
@@ -240,6 +320,12 @@ def train(
     over ``concepts_per_step`` classes (the batch's own and random others), each named by a
     random one of its names.
 
+    With ``num_classes`` and a dataset whose items also carry soft class targets for the
+    picture and for the caption (``data.GeneratedPairs``), every step adds ``proxy_weight``
+    times ``proxy_loss`` of both towers against learned ``ClassProxies`` (learning rate
+    ``proxy_lr_scale`` times the towers'); the proxies are saved in the training state, not
+    in the model.
+
     Captions are cut after each batch's longest text when the text tower allows it exactly
     (a causal CLIP tower: see ``embedding.open_clip_backend.EotPooling``): the same
     gradients, for a fraction of the 77-token cost.
@@ -254,7 +340,14 @@ def train(
 
     generator = torch.Generator().manual_seed(seed)
     collate = _Collate(preprocess, tokenizer)
-    optimizer = torch.optim.AdamW(_param_groups(model, weight_decay), lr=lr, betas=(0.9, 0.98), eps=1e-6)
+    groups = _param_groups(model, weight_decay)
+    proxies: ClassProxies | None = None
+    if num_classes:
+        proxies = ClassProxies(num_classes, _embed_dim(model)).to(device)
+        # Proxies move faster than the towers: each gets a gradient only from its own class's
+        # few pictures and captions per step.
+        groups.append({"params": list(proxies.parameters()), "weight_decay": 0.0, "lr": lr * proxy_lr_scale})
+    optimizer = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.98), eps=1e-6)
     warmup = warmup_steps if warmup_steps is not None else max(1, steps // 20)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(warmup, steps))
     text_tower = eot_pooled_text_tower(model)
@@ -264,6 +357,8 @@ def train(
     if resume and checkpoint_path is not None and Path(checkpoint_path).is_file():
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
+        if proxies is not None:
+            proxies.load_state_dict(state["proxies"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, skip_batches = state["step"], state["next_batch"]
@@ -300,12 +395,12 @@ def train(
         batch_starts = range(skip_batches * batch_size, size - batch_size + 1, batch_size)
         skip_batches = 0
         for batch_index, start in enumerate(batch_starts, start=batch_starts.start // batch_size):
-            images, texts, groups, classes = collate([dataset[index] for index in order[start:start + batch_size]])
-            images, texts = images.to(device), texts.to(device)
+            batch = collate([dataset[index] for index in order[start:start + batch_size]])
+            images, texts = batch.images.to(device), batch.texts.to(device)
             prototypes = None
-            if class_names is not None and classes is not None:
+            if class_names is not None and batch.classes is not None:
                 # The module-level generator: seeded and checkpointed with the rest of the state.
-                names, concept_targets = _concept_batch(classes, class_names, concepts_per_step, random)  # type: ignore[arg-type]
+                names, concept_targets = _concept_batch(batch.classes, class_names, concepts_per_step, random)  # type: ignore[arg-type]
                 prototypes = tokenizer(names).to(device)
             with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 image_features = model.encode_image(images, normalize=True)
@@ -320,16 +415,26 @@ def train(
                 scale,
                 # SigLIP models learn a logit bias (sigmoid loss); CLIP models have None.
                 getattr(model, "logit_bias", None),
-                None if groups is None else groups.to(device),
+                None if batch.groups is None else batch.groups.to(device),
             )
             if prototype_features is not None:
                 loss = loss + concept_weight * concept_loss(
                     image_features.float(), prototype_features.float(), scale, concept_targets.to(device)
                 )
+            if proxies is not None and batch.image_targets is not None and batch.text_targets is not None:
+                anchors = proxies()
+                image_targets = _dense_targets(batch.image_targets, num_classes).to(device)
+                text_targets = _dense_targets(batch.text_targets, num_classes).to(device)
+                loss = loss + proxy_weight * (
+                    proxy_loss(image_features.float(), anchors, scale, image_targets)
+                    + proxy_loss(text_features.float(), anchors, scale, text_targets)
+                ) / 2
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip_norm is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
+                if proxies is not None:
+                    nn.utils.clip_grad_norm_(proxies.parameters(), grad_clip_norm)
             optimizer.step()
             scheduler.step()
             with torch.no_grad():
@@ -347,7 +452,7 @@ def train(
             if eval_every and step % eval_every == 0 and step < steps:
                 evaluate(step)
             if checkpoint_path is not None and checkpoint_every and step % checkpoint_every == 0 and step < steps:
-                _save_training_state(checkpoint_path, model=model, optimizer=optimizer, scheduler=scheduler,
+                _save_training_state(checkpoint_path, model=model, proxies=proxies, optimizer=optimizer, scheduler=scheduler,
                                      step=step, pass_generator=pass_generator, next_batch=batch_index + 1,
                                      result=result, wall_seconds=elapsed_before + time.monotonic() - started)  # fmt: skip
             if step == steps:

@@ -20,6 +20,46 @@ def test_generated_pairs_are_deterministic_and_balanced():
     assert first[0][1] != first[len(first.scenes)][1] or first[0][1] != first[2 * len(first.scenes)][1]
 
 
+def test_rendering_in_worker_processes_gives_the_same_pool():
+    one = GeneratedPairs(CONCEPTS, num_images=300, seed=5, captions_per_image=1, progress=False)
+    two = GeneratedPairs(CONCEPTS, num_images=300, seed=5, captions_per_image=1, progress=False, workers=2)
+    assert np.array_equal(one.pixels, two.pixels)
+    assert (one.classes, one.colours, one.groups) == (two.classes, two.colours, two.groups)
+
+
+def test_class_targets_name_the_colour_only_where_the_caption_does():
+    from media_index.synthetic.concepts import COLOURS
+    from media_index.training.data import COLOUR_TARGET_SHARE
+
+    pairs = GeneratedPairs(CONCEPTS, num_images=3 * len(CONCEPTS), seed=1, captions_per_image=4, progress=False)
+    colour_classes = {len(CONCEPTS) + position: name for position, name in enumerate(COLOURS)}
+    seen_named, seen_plain, seen_group = False, False, False
+    for index in range(len(pairs)):
+        _, text, _, classes, image_targets, text_targets = pairs[index]
+        assert abs(sum(weight for _, weight in image_targets) - 1) < 1e-9
+        assert abs(sum(weight for _, weight in text_targets) - 1) < 1e-9
+        if len(classes) > 1:
+            # Several objects: an even share each, no colour.
+            assert image_targets == text_targets == tuple((c, 1 / len(classes)) for c in classes)
+            seen_group = True
+            continue
+        colour = dict(image_targets).keys() & colour_classes.keys()
+        if not colour:
+            assert image_targets == text_targets == ((classes[0], 1.0),)
+            continue
+        (colour_class,) = colour
+        assert dict(image_targets)[colour_class] == COLOUR_TARGET_SHARE
+        english, chinese = COLOURS[colour_classes[colour_class]]
+        if english in text.lower().split() or chinese in text:
+            assert text_targets == image_targets
+            seen_named = True
+        else:
+            assert text_targets == ((classes[0], 1.0),)
+            seen_plain = True
+    assert seen_named and seen_plain and seen_group
+    assert pairs.num_classes == len(CONCEPTS) + len(COLOURS)
+
+
 def test_csv_pairs_resolve_relative_paths_and_reject_bad_rows(tmp_path):
     Image.new("RGB", (8, 8), "red").save(tmp_path / "red.png")
     (tmp_path / "pairs.csv").write_text("image,caption\nred.png,a red square\n", encoding="utf-8")

@@ -53,7 +53,8 @@ def test_demo_model_finds_a_freshly_rendered_puppy(demo_model, query):
 
 
 @pytest.mark.parametrize("concept_loss", [False, True], ids=["clip-loss", "with-concept-loss"])
-def test_training_loop_is_deterministic_for_a_seed(concept_loss: bool):
+@pytest.mark.parametrize("proxies", [False, True], ids=["", "with-proxies"])
+def test_training_loop_is_deterministic_for_a_seed(concept_loss: bool, proxies: bool):
     register_model_configs()
     dataset = GeneratedPairs(CONCEPTS[:8], num_images=16, seed=0, captions_per_image=1, progress=False)
     runs = []
@@ -64,6 +65,7 @@ def test_training_loop_is_deterministic_for_a_seed(concept_loss: bool):
             model, preprocess, open_clip.get_tokenizer(DEMO_MODEL_NAME), dataset,
             steps=2, batch_size=8, lr=1e-4, seed=1, progress=False,
             class_names=dataset.class_names() if concept_loss else None, concepts_per_step=6,
+            num_classes=dataset.num_classes if proxies else 0,
         )
         runs.append((result.final_loss, model.visual.conv1.weight.detach().clone()))
     assert runs[0][0] == runs[1][0]
@@ -97,7 +99,8 @@ def test_grouped_pairs_are_pulled_together_not_pushed_apart():
 
 
 def test_a_resumed_run_takes_exactly_the_steps_of_an_uninterrupted_one(tmp_path):
-    """Checkpoint every 2 steps, killed at step 3, resumed: the weights equal a straight run of 5."""
+    """Checkpoint every 2 steps, killed at step 3, resumed: the weights equal a straight run of 5
+    (with class proxies, which the training state carries beside the model)."""
     register_model_configs()
     dataset = GeneratedPairs(CONCEPTS[:8], num_images=12, seed=0, captions_per_image=2, progress=False)
     tokenizer = open_clip.get_tokenizer(DEMO_MODEL_NAME)
@@ -115,7 +118,7 @@ def test_a_resumed_run_takes_exactly_the_steps_of_an_uninterrupted_one(tmp_path)
         try:
             train(model, preprocess, tokenizer, dataset, steps=5, batch_size=8, lr=1e-3, seed=1, progress=False,
                   warmup_steps=1, checkpoint_path=state, checkpoint_every=2, resume=resume,
-                  eval_fn=die if kill else None, eval_every=3)  # fmt: skip
+                  eval_fn=die if kill else None, eval_every=3, num_classes=dataset.num_classes)  # fmt: skip
         except Killed:
             pass
         return torch.cat([param.detach().flatten() for param in model.parameters()])
@@ -175,3 +178,38 @@ def test_a_warm_start_copies_every_matching_tensor_and_leaves_grown_ones_alone()
     copied = warm_start(other, CHECKPOINT)
     assert 0 < copied < len(other.state_dict())
     assert all(torch.equal(before[name], tensor) for name, tensor in other.visual.state_dict().items())
+
+
+def test_the_proxy_loss_pulls_pictures_and_captions_to_their_class_proxy():
+    from media_index.training.train import proxy_loss
+
+    proxies = torch.nn.functional.normalize(torch.eye(3), dim=-1)
+    feature = torch.nn.functional.normalize(torch.tensor([[0.5, 0.6, 0.2]]), dim=-1).requires_grad_()
+    # A red car: mostly "car" (class 0), some "red" (class 2).
+    target = torch.tensor([[0.7, 0.0, 0.3]])
+
+    proxy_loss(feature, proxies, torch.tensor(10.0), target).backward()
+    moved = feature.detach() - 0.1 * feature.grad
+
+    before, after = (feature @ proxies.T)[0], (moved @ proxies.T)[0]
+    assert after[0] - after[1] > before[0] - before[1]
+    assert after[2] - after[1] > before[2] - before[1]
+
+
+def test_bucketed_caption_encoding_equals_one_full_pass():
+    """Captions of mixed lengths, sorted into buckets each cut at its own longest: the same
+    vectors, in the same order, as open_clip's 77-token pass."""
+    from media_index.embedding.text_prefix import eot_pooled_text_tower
+    from media_index.training.train import TEXT_BUCKET_ROWS, _encode_texts
+
+    register_model_configs()
+    torch.manual_seed(0)
+    model, _, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
+    model.eval()
+    tokenizer = open_clip.get_tokenizer(DEMO_MODEL_NAME)
+    texts = [" ".join(["puppy"] * (index % 37)) or "dog" for index in range(2 * TEXT_BUCKET_ROWS + 5)]
+    tokens = tokenizer(texts)
+    with torch.inference_mode():
+        bucketed = _encode_texts(model, eot_pooled_text_tower(model), tokens)
+        full = model.encode_text(tokens, normalize=True)
+    assert torch.allclose(bucketed, full, atol=1e-5)
