@@ -26,9 +26,9 @@ import torch
 
 from media_index.embedding.model_configs import DEMO_MODEL_NAME, register_model_configs
 from media_index.synthetic.concepts import CONCEPTS, Concept
+from media_index.synthetic.corpus import corpus
 from media_index.synthetic.render import HELD_OUT_BACKGROUNDS, TRAINING_BACKGROUNDS
 
-from .corpus import corpus
 from .data import GeneratedPairs
 from .evaluate import HELD_OUT_SEED, evaluate_retrieval
 from .train import Precision, Preprocess, Tokenizer, TrainResult, seed_everything, train

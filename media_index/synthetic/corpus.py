@@ -22,8 +22,8 @@ import re
 from dataclasses import replace
 from functools import lru_cache
 
-from media_index.synthetic.concepts import CONCEPTS, Concept
-from media_index.synthetic.openmoji import dominant_colour, svg_path
+from .concepts import CONCEPTS, Concept
+from .openmoji import dominant_colour, svg_path
 
 SKIN_TONES = range(0x1F3FB, 0x1F400)
 REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)

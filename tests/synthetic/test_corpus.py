@@ -5,8 +5,8 @@ import pytest
 
 from media_index.synthetic import openmoji
 from media_index.synthetic.concepts import CONCEPTS
+from media_index.synthetic.corpus import corpus
 from media_index.synthetic.render import HELD_OUT_BACKGROUNDS, TRAINING_BACKGROUNDS, render_scene
-from media_index.training.corpus import corpus
 
 
 @pytest.fixture(scope="module")
