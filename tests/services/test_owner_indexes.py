@@ -4,11 +4,11 @@ their "mine" searches, dropped when no longer needed (services.owner_indexes).""
 from __future__ import annotations
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import connection
 
 from media_index.models import Item, Vector
-from media_index.search.retrieval import _owners_with_an_index_at, rank
+from media_index.search.explain import rank_plan
+from media_index.search.retrieval import rank
 from media_index.search.snippets import shown_hits
 from media_index.search.types import SearchFilters
 from media_index.services.items import item_set_owner
@@ -48,18 +48,8 @@ def _collection(people):  # noqa: ANN001, ANN202
 def _ranking_plan(space, viewer) -> tuple[str, list[str]]:  # noqa: ANN001
     """The plan PostgreSQL chooses for ``viewer``'s "mine" search SQL under the session
     settings the search itself made (replayed), and the titles it found."""
-    _owners_with_an_index_at.cache_clear()  # the per-process list, re-read each minute
-    with CaptureQueriesContext(connection) as queries:
-        hits = rank(space=space, query=unit(1, 1), viewer=viewer, filters=SearchFilters(scope="mine"))
-    statements = [query["sql"] for query in queries.captured_queries]
-    [sql] = [statement for statement in statements if "LIMIT 400" in statement]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in statements:
-            if statement.startswith("SET LOCAL"):
-                cursor.execute(statement)
-        cursor.execute("EXPLAIN " + sql)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    return plan, [hit.item.title for hit in shown_hits(hits)]
+    explained = rank_plan(space=space, query=unit(1, 1), viewer=viewer, filters=SearchFilters(scope="mine"))
+    return explained.plan, [hit.item.title for hit in shown_hits(explained.hits)]
 
 
 @pytest.mark.django_db(transaction=True)  # CREATE INDEX CONCURRENTLY: outside any transaction, as in the worker
