@@ -13,6 +13,7 @@ import re
 import time as time_module
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -160,19 +161,26 @@ def rank(
 OWNER_INDEX_LIST_TTL_SECONDS = 60
 
 
+def owner_indexes(cursor: Any, space: EmbeddingSpace) -> dict[int, bool]:
+    """The partial HNSW indexes of single owners in ``space``, as owner id → valid, read
+    from the catalogue through ``cursor`` (the maintenance queue's on the primary, the
+    search's on its read connection). A concurrent build in progress, or one that failed,
+    leaves an invalid index: searches ignore it, the maintenance queue rebuilds it."""
+    prefix = f"{space.index_name}_owner_"
+    cursor.execute(
+        "SELECT c.relname, x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+        "WHERE c.relname LIKE %s",
+        [prefix.replace("_", r"\_") + "%"],
+    )
+    return {int(name[len(prefix):]): bool(valid) for name, valid in cursor.fetchall()
+            if name[len(prefix):].isdigit()}  # fmt: skip
+
+
 @functools.lru_cache(maxsize=64)
-def _owners_with_an_index_at(space_pk: int, index_name: str, bucket: int) -> frozenset[int]:
+def _owners_with_an_index_at(space: EmbeddingSpace, bucket: int) -> frozenset[int]:
     del bucket  # only the cache key: a new one every OWNER_INDEX_LIST_TTL_SECONDS
-    prefix = f"{index_name}_owner_"
     with read_connection().cursor() as cursor:
-        # Valid ones only: a concurrent build in progress (or failed) is not searchable yet.
-        cursor.execute(
-            "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
-            "WHERE c.relname LIKE %s AND x.indisvalid",
-            [prefix.replace("_", r"\_") + "%"],
-        )
-        names = [row[0] for row in cursor.fetchall()]
-    return frozenset(int(name[len(prefix):]) for name in names if name[len(prefix):].isdigit())
+        return frozenset(owner for owner, valid in owner_indexes(cursor, space).items() if valid)
 
 
 def owners_with_an_index(space: EmbeddingSpace) -> frozenset[int]:
@@ -180,8 +188,7 @@ def owners_with_an_index(space: EmbeddingSpace) -> frozenset[int]:
     services.owner_indexes), read at most once a minute per process."""
     if space.pk is None:
         return frozenset()
-    return _owners_with_an_index_at(space.pk, space.index_name,
-                                    int(time_module.monotonic() // OWNER_INDEX_LIST_TTL_SECONDS))  # fmt: skip
+    return _owners_with_an_index_at(space, int(time_module.monotonic() // OWNER_INDEX_LIST_TTL_SECONDS))
 
 
 def _few_visible_items(where_sql: str, params: Sequence[object]) -> bool:

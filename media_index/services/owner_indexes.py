@@ -18,19 +18,16 @@ are never blocked, and dropped when their owner's share no longer calls for one.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
 
 from media_index.models import EmbeddingSpace
+from media_index.search.retrieval import owner_indexes
 from media_index.services.spaces import hnsw_parameters
 
 logger = logging.getLogger(__name__)
-
-_NAME = re.compile(r"^media_index_vector_hnsw_space_(\d+)_owner_(\d+)$")
-
 
 def owner_index_name(space: EmbeddingSpace, owner_id: int) -> str:
     return space.owner_index_name(owner_id)
@@ -44,21 +41,9 @@ class OwnerIndexReport:
 
 
 def _existing(space: EmbeddingSpace) -> dict[int, bool]:
-    """The space's owner indexes: owner id → whether the index is valid (a concurrent
-    build that failed leaves an invalid one behind, which searches ignore)."""
+    """The space's owner indexes on the primary: owner id → valid."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname, x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
-            "WHERE c.relname LIKE %s",
-            [f"{space.index_name}_owner_%"],
-        )
-        rows = cursor.fetchall()
-    found: dict[int, bool] = {}
-    for name, valid in rows:
-        match = _NAME.match(name)
-        if match and int(match.group(1)) == space.pk:
-            found[int(match.group(2))] = bool(valid)
-    return found
+        return owner_indexes(cursor, space)
 
 
 def owners_needing_an_index(space: EmbeddingSpace) -> dict[int, int]:
