@@ -26,3 +26,20 @@ def test_train_demo_model_smoke_run_writes_a_loadable_checkpoint_and_metrics(tmp
     )
     assert model is not None
     assert "Saved" in capsys.readouterr().out
+
+
+def test_the_generalist_v2_run_trains_with_class_proxies_and_reports_every_section(tmp_path) -> None:
+    """v2 end to end on a few corpus concepts: pool rendered in worker processes, the timm
+    image tower, the proxy loss, a checkpoint that loads through open_clip, the report card."""
+    call_command("train_demo_model", "--generalist", "--model-name", "demo-clip-v2", "--out", str(tmp_path),
+                 "--steps", "3", "--batch-size", "16", "--num-images", "64", "--concept-limit", "40",
+                 "--eval-every", "0", "--checkpoint-every", "2")  # fmt: skip
+
+    report = json.loads((tmp_path / "eval.json").read_text())
+    assert report["training"]["proxy_weight"] == 1.0 and report["training"]["num_concepts"] == 40
+    assert set(report["metrics"]) == {"corpus", "everyday", "corpus_training_backgrounds", "held_out_style"}
+    assert 0 <= report["metrics"]["corpus"]["en_p@5"] <= 1
+    assert (tmp_path / "training-state.pt").is_file()  # the checkpoint of step 2, for --resume
+    register_model_configs()
+    model, _, _ = open_clip.create_model_and_transforms("demo-clip-v2", pretrained=str(tmp_path / "demo-clip.safetensors"))
+    assert model.visual.trunk.__class__.__name__ == "MobileNetV3"
