@@ -41,5 +41,6 @@ def test_the_generalist_v2_run_trains_with_class_proxies_and_reports_every_secti
     assert 0 <= report["metrics"]["corpus"]["en_p@5"] <= 1
     assert (tmp_path / "training-state.pt").is_file()  # the checkpoint of step 2, for --resume
     register_model_configs()
-    model, _, _ = open_clip.create_model_and_transforms("demo-clip-v2", pretrained=str(tmp_path / "demo-clip.safetensors"))
+    checkpoint = tmp_path / "demo-clip.safetensors"
+    model, _, _ = open_clip.create_model_and_transforms("demo-clip-v2", pretrained=str(checkpoint))
     assert model.visual.trunk.__class__.__name__ == "MobileNetV3"
