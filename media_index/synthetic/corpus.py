@@ -340,6 +340,13 @@ def _measure(zh: str) -> str:
     return "个"
 
 
+def _zh_name(cldr: str) -> str:
+    """CLDR's "kind: detail" Chinese names come with an underscore ("成人_卷发", "家庭_男人女孩");
+    people write "卷发的成人", "男人女孩的家庭"."""
+    kind, _, detail = cldr.partition("_")
+    return f"{detail.replace('_', '')}的{kind}" if detail else kind
+
+
 def _excluded(emoji: str, name: str) -> bool:
     codes = [ord(char) for char in emoji]
     return (
@@ -363,7 +370,7 @@ def corpus() -> tuple[Concept, ...]:
         en = data["en"].strip(":").replace("_", " ")
         if _excluded(glyph, en) or glyph.replace("\ufe0f", "") in everyday_emoji or svg_path(glyph) is None:
             continue
-        folded.setdefault(_folded_name(en), []).append((glyph, en, data["zh"].strip(":")))
+        folded.setdefault(_folded_name(en), []).append((glyph, en, _zh_name(data["zh"].strip(":"))))
 
     # "monkey face" joins "monkey" (pig, tiger, mouse... alike): the same animal.
     for name in [name for name in folded if name.endswith(" face") and name[:-5] in folded]:

@@ -44,19 +44,29 @@ def scene_concepts(
     *,
     multi_object_probability: float,
     max_objects: int,
+    schedule: Sequence[int] | None = None,
 ) -> tuple[list[Concept], int]:
     """The concepts shown in generated picture ``index`` and the seed that renders it.
 
     Picture i always shows concepts[i % len(concepts)], so every concept gets the same
-    share of the pool however large it is; multi-object pictures add random others.
+    share of the pool however large it is (``schedule``, a list of concept positions, replaces
+    that cycle: see ``drawing_schedule``); multi-object pictures add random others.
     """
     rng = random.Random(f"scene:{seed}:{index}")
-    first = concepts[index % len(concepts)]
+    first = concepts[schedule[index % len(schedule)]] if schedule else concepts[index % len(concepts)]
     chosen = [first]
     if max_objects > 1 and rng.random() < multi_object_probability:
         others = [concept for concept in concepts if concept.key != first.key]
         chosen += rng.sample(others, rng.randint(1, max_objects - 1))
     return chosen, rng.getrandbits(63)
+
+
+def drawing_schedule(concepts: Sequence[Concept]) -> list[int]:
+    """Concept positions, each repeated once per drawing (emoji) of the concept: a concept
+    drawn three ways (🐶 🐕 🐩) gets three shares of the pool, so each of its drawings is
+    seen as often as a one-drawing concept's. (With one share each, the v2 model's
+    several-drawing concepts were among its worst: see models/demo-clip-v2/README.md.)"""
+    return [position for position, concept in enumerate(concepts) for _ in range(max(1, len(concept.emoji)))]
 
 
 _RENDER_CHUNK = 256
@@ -128,6 +138,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         augment: bool = False,
         progress: bool = True,
         workers: int = 1,
+        per_drawing: bool = False,
     ) -> None:
         if num_images < 1 or captions_per_image < 1:
             raise ValueError("num_images and captions_per_image must be positive")
@@ -145,9 +156,10 @@ class GeneratedPairs(Dataset[TargetedPair]):
         self.classes: list[tuple[int, ...]] = []
         # "Other drawings behind": any concept's drawings, faded into the background.
         backdrop = [glyph for concept in self.concepts for glyph in concept.emoji] if style != "noto" else []
+        schedule = drawing_schedule(self.concepts) if per_drawing else None
         scenes = [
             scene_concepts(self.concepts, index, seed, multi_object_probability=multi_object_probability,
-                           max_objects=max_objects)
+                           max_objects=max_objects, schedule=schedule)
             for index in range(num_images)
         ]  # fmt: skip
         options = {"size": image_size, "style": style, "backgrounds": tuple(backgrounds), "augment": augment,

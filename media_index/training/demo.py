@@ -95,6 +95,7 @@ def train_generalist_model(
     proxy_weight: float = 1.0,
     device: str = "cpu",
     init_from: str | Path | None = None,
+    per_drawing: bool = False,
     progress: bool = True,
 ) -> dict:
     """Train the demo model v2 on the whole OpenMoji corpus (~1,400 concepts, English and
@@ -102,7 +103,8 @@ def train_generalist_model(
     report card (``evaluate_demo``) as ``eval.json``. ``concept_limit`` (tests) trains on the
     first concepts only; ``concept_weight`` 0 turns the concept loss off (plain group-aware
     CLIP loss), for ablations. ``init_from``: start from these weights (a warm start, e.g.
-    the shipped v1 model) instead of a random initialisation."""
+    the shipped v1 model) instead of a random initialisation. ``per_drawing``: one share of
+    the pool per drawing of a concept instead of one per concept (``data.drawing_schedule``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     register_model_configs()
@@ -116,7 +118,7 @@ def train_generalist_model(
 
     dataset = GeneratedPairs(concepts, num_images=num_images, seed=seed, image_size=image_size, style=None,
                              backgrounds=TRAINING_BACKGROUNDS, augment=True, progress=progress,
-                             workers=os.cpu_count() or 1)  # fmt: skip
+                             workers=os.cpu_count() or 1, per_drawing=per_drawing)  # fmt: skip
     sampled = tuple(dict.fromkeys(CONCEPTS[: min(len(CONCEPTS), len(concepts))]
                                   + concepts[len(CONCEPTS)::PERIODIC_EVAL_STRIDE]))  # fmt: skip
 
@@ -145,7 +147,7 @@ def train_generalist_model(
         "precision": precision, "num_images": num_images, "num_concepts": len(concepts),
         "styles": "openmoji 76% / line art 12% / flat colour 12%", "augment": True,
         "concept_weight": concept_weight, "proxy_weight": proxy_weight, "device": device,
-        "init_from": Path(init_from).name if init_from is not None else None,
+        "init_from": Path(init_from).name if init_from is not None else None, "per_drawing": per_drawing,
         "backgrounds": list(TRAINING_BACKGROUNDS),
         "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
                                  for step, m in result.evaluations],
@@ -302,6 +304,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device for training (cuda on a GPU machine)")
     parser.add_argument("--init-from", type=Path, default=None,
                         help="v2: start from these weights (e.g. models/demo-clip/demo-clip.safetensors)")
+    parser.add_argument("--per-drawing", action="store_true",
+                        help="v2: one share of the pool per drawing of a concept, not one per concept")
 
 
 def run_training(options: dict) -> dict:
@@ -315,6 +319,7 @@ def run_training(options: dict) -> dict:
             checkpoint_every=options["checkpoint_every"], resume=options["resume"],
             concept_limit=options["concept_limit"], concept_weight=options["concept_weight"],
             proxy_weight=options["proxy_weight"], device=options["device"], init_from=options["init_from"],
+            per_drawing=options["per_drawing"],
         )  # fmt: skip
     return train_demo_model(
         options["out"], seed=options["seed"], steps=options["steps"], batch_size=options["batch_size"],

@@ -23,6 +23,12 @@ def test_the_corpus_has_over_a_thousand_named_concepts(concepts):
     assert concepts[0].en[0] == "puppy" and concepts[0].zh[0] == "小狗"
 
 
+def test_chinese_names_read_as_written_chinese_not_cldr_keys(concepts):
+    by_key = {concept.key: concept for concept in concepts}
+    assert not [name for concept in concepts for name in concept.zh if "_" in name]
+    assert by_key["curly_hair"].zh[0] == "卷发的成人"
+
+
 def test_variants_fold_and_flags_skin_tones_keycaps_are_left_out(concepts):
     by_name = {concept.en[0]: concept for concept in concepts}
     glyphs = {glyph for concept in concepts for glyph in concept.emoji}

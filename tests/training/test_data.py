@@ -20,6 +20,25 @@ def test_generated_pairs_are_deterministic_and_balanced():
     assert first[0][1] != first[len(first.scenes)][1] or first[0][1] != first[2 * len(first.scenes)][1]
 
 
+def test_per_drawing_sampling_gives_a_concept_one_share_per_drawing():
+    from collections import Counter
+
+    from media_index.synthetic.concepts import CONCEPTS_BY_KEY
+    from media_index.training.data import drawing_schedule
+
+    concepts = [CONCEPTS_BY_KEY[key] for key in ("dog", "penguin", "car", "pizza")]  # 3, 1, 3, 1 drawings
+    pool = GeneratedPairs(concepts, num_images=16, seed=0, captions_per_image=1, progress=False,
+                          multi_object_probability=0.0, per_drawing=True)  # fmt: skip
+    firsts = Counter(scene[0].key for scene in pool.scenes)
+
+    assert drawing_schedule(concepts) == [0, 0, 0, 1, 2, 2, 2, 3]
+    assert firsts == {"dog": 6, "penguin": 2, "car": 6, "pizza": 2}
+    # Off by default: one share per concept, as the shipped v2 was trained.
+    plain = GeneratedPairs(concepts, num_images=16, seed=0, captions_per_image=1, progress=False,
+                           multi_object_probability=0.0)  # fmt: skip
+    assert Counter(scene[0].key for scene in plain.scenes) == {"dog": 4, "penguin": 4, "car": 4, "pizza": 4}
+
+
 def test_rendering_in_worker_processes_gives_the_same_pool():
     one = GeneratedPairs(CONCEPTS, num_images=300, seed=5, captions_per_image=1, progress=False)
     two = GeneratedPairs(CONCEPTS, num_images=300, seed=5, captions_per_image=1, progress=False, workers=2)
