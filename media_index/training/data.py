@@ -53,7 +53,8 @@ def scene_concepts(
     that cycle: see ``drawing_schedule``); multi-object pictures add random others.
     """
     rng = random.Random(f"scene:{seed}:{index}")
-    first = concepts[schedule[index % len(schedule)]] if schedule else concepts[index % len(concepts)]
+    order = schedule or range(len(concepts))
+    first = concepts[order[index % len(order)]]
     chosen = [first]
     if max_objects > 1 and rng.random() < multi_object_probability:
         others = [concept for concept in concepts if concept.key != first.key]
