@@ -66,6 +66,24 @@ def test_calibrate_covers_every_query_and_item_kind_and_round_trips() -> None:
     assert Calibration.from_json({"version": 0, "pairs": {}}) is None  # an older format is recomputed
 
 
+def test_one_picture_that_looks_like_nothing_does_not_set_the_line_for_picture_queries() -> None:
+    rng = np.random.default_rng(7)
+    probes = _unit(rng.normal(size=(32, 16)) + 3 * _unit(np.ones((1, 16))))  # pictures of nothing, alike
+    items = _unit(rng.normal(size=(200, 16)))
+    items[0] = _unit(probes.mean(axis=0, keepdims=True))[0]  # the hub: every probe's best match
+
+    calibration = calibrate(embed_texts=lambda texts: _unit(rng.normal(size=(len(texts), 16))),
+                            embed_images=lambda images: probes[: len(images)], items_by_kind={"image": items})  # fmt: skip
+
+    line = calibration.stats("image", "image").cosine_at(0.0)
+    assert line < pair_stats(probes, items, quantile=0.5).cosine_at(0.0) - 0.1  # rank 1: the hub's level
+    assert line == pytest.approx(pair_stats(probes, items, quantile=0.5, rank=3).cosine_at(0.0))
+    # A handful of items: too few to tell a hub from a match, so the best match counts.
+    few = calibrate(embed_texts=lambda texts: _unit(rng.normal(size=(len(texts), 16))),
+                    embed_images=lambda images: probes[: len(images)], items_by_kind={"image": items[:20]})  # fmt: skip
+    assert few.stats("image", "image") == pair_stats(probes, items[:20], quantile=0.5)
+
+
 def test_probes_are_deterministic_varied_and_name_nothing() -> None:
     texts = text_probes(60, seed=3)
 
