@@ -178,14 +178,17 @@ def _untrimmed_rates(embedder: Any, texts: Sequence[str], batch: int, trimmed: d
 
 def _quality(embedder: Embedder, k: int = 5) -> float:
     """Mean text->image recall@k of "a cute <x>" / "可爱的<x>" over the demo model's held-out
-    gallery (5 pictures per concept, so recall@5 = precision@5): the same gallery the
-    model card reports, embedded through this embedder (and so this runtime)."""
+    gallery (5 OpenMoji pictures per everyday concept on held-out backgrounds, so recall@5 =
+    precision@5): the gallery of the model card's "everyday" section, embedded through this
+    embedder (and so this runtime)."""
     import numpy as np
 
     from media_index.synthetic.concepts import CONCEPTS
+    from media_index.synthetic.render import HELD_OUT_BACKGROUNDS
     from media_index.training.evaluate import HELD_OUT_SEED, en_query, held_out_gallery, zh_query
 
-    gallery, labels, _ = held_out_gallery(CONCEPTS, images_per_concept=5, seed=HELD_OUT_SEED, image_size=64)
+    gallery, labels, _ = held_out_gallery(CONCEPTS, images_per_concept=5, seed=HELD_OUT_SEED, image_size=64,
+                                          style="openmoji", backgrounds=HELD_OUT_BACKGROUNDS)  # fmt: skip
     pictures = embedder.embed_images(gallery)
     recalls = []
     for make_query in (en_query, zh_query):

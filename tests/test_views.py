@@ -246,6 +246,7 @@ def test_the_upload_status_poll_answers_only_for_your_own_items(client, alice, d
 def test_a_picture_search_is_a_shareable_link_that_can_be_refined_with_words(client, alice) -> None:
     """The results of a picture are a plain link (no session): another browser opens it,
     sees the picture searched with, and can add words; it expires."""
+    import io
     from datetime import timedelta
 
     from django.test import Client
@@ -254,9 +255,13 @@ def test_a_picture_search_is_a_shareable_link_that_can_be_refined_with_words(cli
     from media_index.models import QueryPicture
     from media_index.services.demo import demo_collection_load
     from media_index.services.query_pictures import query_pictures_expire
+    from media_index.synthetic.concepts import CONCEPTS_BY_KEY
+    from media_index.synthetic.render import render_picture
 
-    demo_collection_load(pictures=12, notes=4, index_now=True)
-    posted = client.post("/", {"image": SimpleUploadedFile("q.png", media.image_bytes("orange"))})
+    demo_collection_load(pictures=12, notes=4, index_now=True)  # the 12 showcase concepts, a dog first
+    dog = io.BytesIO()
+    render_picture([CONCEPTS_BY_KEY["dog"]], seed=13_579, size=128).save(dog, format="PNG")
+    posted = client.post("/", {"image": SimpleUploadedFile("q.png", dog.getvalue())})
     link = posted["Location"]
 
     other_browser = Client()

@@ -245,7 +245,7 @@ def _pick_style(rng: random.Random) -> SpriteStyle:
 
 
 def _object_sprite(
-    concept: Concept, rng: random.Random, variant: int | None, style: SpriteStyle | None = "noto"
+    concept: Concept, rng: random.Random, variant: int | None, style: SpriteStyle | None = "openmoji"
 ) -> tuple[Image.Image, str | None]:
     if variant is None and concept.drawn is not None and rng.random() < DRAWN_SHAPE_PROBABILITY:
         sprite, colour = _drawn_object(concept.drawn, rng)
@@ -276,7 +276,7 @@ def _object_sprite(
 
 
 def render_picture(
-    concepts: Sequence[Concept], seed: int, *, size: int = 64, style: SpriteStyle | None = "noto",
+    concepts: Sequence[Concept], seed: int, *, size: int = 64, style: SpriteStyle | None = "openmoji",
     backgrounds: Sequence[str] = NOTO_MODEL_BACKGROUNDS, augment: bool = False,
 ) -> Image.Image:
     """A size x size RGB picture showing each of ``concepts`` once; same seed, same pixels."""
@@ -289,7 +289,7 @@ def render_scene(
     *,
     size: int = 64,
     variants: Sequence[int | None] | None = None,
-    style: SpriteStyle | None = "noto",
+    style: SpriteStyle | None = "openmoji",
     backgrounds: Sequence[str] = NOTO_MODEL_BACKGROUNDS,
     augment: bool = False,
     backdrop: Sequence[str] = (),

@@ -8,7 +8,7 @@ serve any open_clip model.
 import csv
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,12 +62,24 @@ def scene_concepts(
     return chosen, rng.getrandbits(63)
 
 
-def drawing_schedule(concepts: Sequence[Concept]) -> list[int]:
-    """Concept positions, each repeated once per drawing (emoji) of the concept: a concept
-    drawn three ways (🐶 🐕 🐩) gets three shares of the pool, so each of its drawings is
-    seen as often as a one-drawing concept's. (With one share each, the v2 model's
-    several-drawing concepts were among its worst: see models/demo-clip-v2/README.md.)"""
-    return [position for position, concept in enumerate(concepts) for _ in range(max(1, len(concept.emoji)))]
+def drawing_schedule(
+    concepts: Sequence[Concept], *, per_drawing: bool = True, weighted: Collection[str] = (), weight: int = 1
+) -> list[int]:
+    """Concept positions, each repeated once per drawing (emoji) of the concept when
+    ``per_drawing``: a concept drawn three ways (🐶 🐕 🐩) gets three shares of the pool, so
+    each of its drawings is seen as often as a one-drawing concept's. (With one share each,
+    the v2 model's several-drawing concepts were among its worst: see
+    models/demo-clip/README.md.) Concepts whose key is in ``weighted`` get ``weight``
+    times their shares: the everyday concepts people search for most (the v2 model ranked
+    dog, car and horse among its worst)."""
+    if weight < 1:
+        raise ValueError("weight must be at least 1")
+    weighted = frozenset(weighted)
+    return [
+        position
+        for position, concept in enumerate(concepts)
+        for _ in range((max(1, len(concept.emoji)) if per_drawing else 1) * (weight if concept.key in weighted else 1))
+    ]
 
 
 _RENDER_CHUNK = 256
@@ -140,6 +152,8 @@ class GeneratedPairs(Dataset[TargetedPair]):
         progress: bool = True,
         workers: int = 1,
         per_drawing: bool = False,
+        weighted: Collection[str] = (),
+        weight: int = 1,
     ) -> None:
         if num_images < 1 or captions_per_image < 1:
             raise ValueError("num_images and captions_per_image must be positive")
@@ -157,7 +171,9 @@ class GeneratedPairs(Dataset[TargetedPair]):
         self.classes: list[tuple[int, ...]] = []
         # "Other drawings behind": any concept's drawings, faded into the background.
         backdrop = [glyph for concept in self.concepts for glyph in concept.emoji] if style != "noto" else []
-        schedule = drawing_schedule(self.concepts) if per_drawing else None
+        # Without per-drawing shares or weights, the plain cycle (one share per concept).
+        schedule = (drawing_schedule(self.concepts, per_drawing=per_drawing, weighted=weighted, weight=weight)
+                    if per_drawing or (weighted and weight > 1) else None)  # fmt: skip
         scenes = [
             scene_concepts(self.concepts, index, seed, multi_object_probability=multi_object_probability,
                            max_objects=max_objects, schedule=schedule)

@@ -76,18 +76,18 @@ def evaluate_demo(
     }  # fmt: skip
 
 
-def train_generalist_model(
+def train_demo_model(
     out_dir: str | Path,
     *,
     model_name: str = DEMO_MODEL_NAME,
     seed: int = 0,
-    steps: int = 6000,
+    steps: int = 4000,
     batch_size: int = 128,
-    lr: float = 1e-3,
+    lr: float = 2e-3,
     weight_decay: float = 0.1,
-    num_images: int = 60_000,
+    num_images: int = 100_000,
     precision: Precision = "fp32",
-    eval_every: int = 500,
+    eval_every: int = 1000,
     checkpoint_every: int = 250,
     resume: bool = False,
     concept_limit: int | None = None,
@@ -96,15 +96,17 @@ def train_generalist_model(
     device: str = "cpu",
     init_from: str | Path | None = None,
     per_drawing: bool = False,
+    everyday_weight: int = 1,
     progress: bool = True,
 ) -> dict:
-    """Train the demo model v2 on the whole OpenMoji corpus (~1,400 concepts, English and
+    """Train the demo model on the whole OpenMoji corpus (~1,400 concepts, English and
     Chinese, mixed drawing styles, training backgrounds, photo-like damage), save it and its
     report card (``evaluate_demo``) as ``eval.json``. ``concept_limit`` (tests) trains on the
     first concepts only; ``concept_weight`` 0 turns the concept loss off (plain group-aware
     CLIP loss), for ablations. ``init_from``: start from these weights (a warm start, e.g.
-    the shipped v1 model) instead of a random initialisation. ``per_drawing``: one share of
-    the pool per drawing of a concept instead of one per concept (``data.drawing_schedule``)."""
+    the shipped model) instead of a random initialisation. ``per_drawing``: one share of
+    the pool per drawing of a concept instead of one per concept (``data.drawing_schedule``);
+    ``everyday_weight``: that many times the shares for the 52 everyday concepts."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     register_model_configs()
@@ -118,14 +120,15 @@ def train_generalist_model(
 
     dataset = GeneratedPairs(concepts, num_images=num_images, seed=seed, image_size=image_size, style=None,
                              backgrounds=TRAINING_BACKGROUNDS, augment=True, progress=progress,
-                             workers=os.cpu_count() or 1, per_drawing=per_drawing)  # fmt: skip
+                             workers=os.cpu_count() or 1, per_drawing=per_drawing,
+                             weighted={concept.key for concept in CONCEPTS}, weight=everyday_weight)  # fmt: skip
     sampled = tuple(dict.fromkeys(CONCEPTS[: min(len(CONCEPTS), len(concepts))]
                                   + concepts[len(CONCEPTS)::PERIODIC_EVAL_STRIDE]))  # fmt: skip
 
     def periodic_eval(trained: torch.nn.Module) -> dict:
         return evaluate_retrieval(trained, preprocess_eval, tokenizer, sampled, image_size=image_size,
                                   style="openmoji", backgrounds=HELD_OUT_BACKGROUNDS, named_queries=False,
-                                  images_per_concept=3, notes_per_concept=2)  # fmt: skip
+                                  images_per_concept=5, notes_per_concept=2)  # fmt: skip
 
     result = train(
         model, preprocess_train, tokenizer, dataset, steps=steps, batch_size=batch_size, lr=lr,
@@ -148,7 +151,7 @@ def train_generalist_model(
         "styles": "openmoji 76% / line art 12% / flat colour 12%", "augment": True,
         "concept_weight": concept_weight, "proxy_weight": proxy_weight, "device": device,
         "init_from": Path(init_from).name if init_from is not None else None, "per_drawing": per_drawing,
-        "backgrounds": list(TRAINING_BACKGROUNDS),
+        "everyday_weight": everyday_weight, "backgrounds": list(TRAINING_BACKGROUNDS),
         "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
                                  for step, m in result.evaluations],
     }  # fmt: skip
@@ -183,66 +186,6 @@ def load_demo_model(
     model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=str(checkpoint))
     model.eval()
     return model, preprocess, open_clip.get_tokenizer(model_name)
-
-
-def train_demo_model(
-    out_dir: str | Path,
-    *,
-    seed: int = 0,
-    steps: int = 2400,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    weight_decay: float = 0.1,
-    num_images: int = 30_000,
-    precision: Precision = "fp32",
-    eval_every: int = 400,
-    progress: bool = True,
-) -> dict:
-    """Generate data, train the demo model from scratch, save it and its metrics.
-
-    Returns the dict written to ``eval.json``: the held-out metrics of the saved
-    checkpoint plus how it was trained.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    register_model_configs()
-    seed_everything(seed)
-    model, preprocess_train, preprocess_eval = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
-    tokenizer = open_clip.get_tokenizer(DEMO_MODEL_NAME)
-    image_size = model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size
-
-    dataset = GeneratedPairs(CONCEPTS, num_images=num_images, seed=seed, image_size=image_size, progress=progress)
-
-    def periodic_eval(trained: torch.nn.Module) -> dict:
-        # The same held-out gallery as the final evaluation (a few seconds per call).
-        return evaluate_retrieval(trained, preprocess_eval, tokenizer, CONCEPTS, image_size=image_size)
-
-    result = train(
-        model,
-        preprocess_train,
-        tokenizer,
-        dataset,
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
-        seed=seed,
-        precision=precision,
-        eval_fn=periodic_eval if eval_every else None,
-        eval_every=eval_every,
-        progress=progress,
-    )
-
-    checkpoint = out / CHECKPOINT_NAME
-    save_checkpoint(model, checkpoint)
-    shipped, preprocess, shipped_tokenizer = load_demo_model(checkpoint)
-    metrics = evaluate_retrieval(
-        shipped, preprocess, shipped_tokenizer, CONCEPTS, image_size=image_size, per_concept=True
-    )
-
-    training = {"seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
-                "precision": precision, "num_images": num_images, "num_concepts": len(CONCEPTS)}  # fmt: skip
-    return _write_report(out, DEMO_MODEL_NAME, metrics, training, result, shipped)
 
 
 def _write_report(out: Path, model_name: str, metrics: dict, training: dict, result: TrainResult,
@@ -285,46 +228,41 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     media_index.training.demo`` and ``manage.py train_demo_model``."""
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the checkpoint and eval.json")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=2400)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--num-images", type=int, default=30_000)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--num-images", type=int, default=100_000)
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
-    parser.add_argument("--eval-every", type=int, default=400)
+    parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (results depend on it)")
-    parser.add_argument("--generalist", action="store_true", help="v2: the whole OpenMoji corpus")
-    parser.add_argument("--model-name", default=DEMO_MODEL_NAME)
+    parser.add_argument("--model-name", default=DEMO_MODEL_NAME, help="open_clip architecture to train")
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/training-state.pt")
-    parser.add_argument("--concept-limit", type=int, default=None)
+    parser.add_argument("--concept-limit", type=int, default=None, help="train on the first N concepts only")
     parser.add_argument("--concept-weight", type=float, default=0.0,
-                        help="v2: weight of the names-based all-concepts loss (0: off)")
+                        help="weight of the names-based all-concepts loss (0: off; an ablation)")
     parser.add_argument("--proxy-weight", type=float, default=1.0,
-                        help="v2: weight of the learned class-proxy loss (0: off)")
+                        help="weight of the learned class-proxy loss (0: off)")
     parser.add_argument("--device", default="cpu", help="torch device for training (cuda on a GPU machine)")
     parser.add_argument("--init-from", type=Path, default=None,
-                        help="v2: start from these weights (e.g. models/demo-clip/demo-clip.safetensors)")
+                        help="start from these weights (e.g. models/demo-clip/demo-clip.safetensors)")
     parser.add_argument("--per-drawing", action="store_true",
-                        help="v2: one share of the pool per drawing of a concept, not one per concept")
+                        help="one share of the pool per drawing of a concept, not one per concept")
+    parser.add_argument("--everyday-weight", type=int, default=1,
+                        help="times the pool shares of the 52 everyday concepts (1: as any other)")
 
 
 def run_training(options: dict) -> dict:
     """Train as the command line says; returns the report written to eval.json."""
     torch.set_num_threads(options["threads"])
-    if options["generalist"]:
-        return train_generalist_model(
-            options["out"], model_name=options["model_name"], seed=options["seed"], steps=options["steps"],
-            batch_size=options["batch_size"], lr=options["lr"], num_images=options["num_images"],
-            precision=options["precision"], eval_every=options["eval_every"],
-            checkpoint_every=options["checkpoint_every"], resume=options["resume"],
-            concept_limit=options["concept_limit"], concept_weight=options["concept_weight"],
-            proxy_weight=options["proxy_weight"], device=options["device"], init_from=options["init_from"],
-            per_drawing=options["per_drawing"],
-        )  # fmt: skip
     return train_demo_model(
-        options["out"], seed=options["seed"], steps=options["steps"], batch_size=options["batch_size"],
-        lr=options["lr"], num_images=options["num_images"], precision=options["precision"],
-        eval_every=options["eval_every"],
+        options["out"], model_name=options["model_name"], seed=options["seed"], steps=options["steps"],
+        batch_size=options["batch_size"], lr=options["lr"], num_images=options["num_images"],
+        precision=options["precision"], eval_every=options["eval_every"],
+        checkpoint_every=options["checkpoint_every"], resume=options["resume"],
+        concept_limit=options["concept_limit"], concept_weight=options["concept_weight"],
+        proxy_weight=options["proxy_weight"], device=options["device"], init_from=options["init_from"],
+        per_drawing=options["per_drawing"], everyday_weight=options["everyday_weight"],
     )  # fmt: skip
 
 

@@ -50,7 +50,7 @@ def test_the_export_describes_itself(exported, tmp_path) -> None:
     folder = next((tmp_path / "onnx").iterdir())
     meta = read_meta(folder)
     assert meta is not None and meta.supported()
-    assert (meta.model_name, meta.dimension, meta.context_length, meta.tokenizer) == ("demo-clip", 128, 77, "clip-bpe")
+    assert (meta.model_name, meta.dimension, meta.context_length, meta.tokenizer) == ("demo-clip", 256, 77, "clip-bpe")
     assert (meta.resize_mode, meta.pool_type) == ("shortest", "argmax")
 
 

@@ -45,12 +45,14 @@ def test_an_exact_code_is_found_first_by_lexical_and_hybrid(notes, query: str, n
     assert ranked(query, "hybrid")[0] == name
 
 
-def test_dense_alone_misses_a_code_that_hybrid_finds(notes) -> None:
-    # The Wi-Fi password "sunflower-7731" means nothing to a model of pictures, except "flower".
-    dense = ranked("sunflower-7731", "dense")
+@pytest.mark.parametrize(("query", "name"), [("Okafor", "holiday-flat-wifi.txt"), ("CA1234", "flight-ca1234.txt")])
+def test_dense_alone_misses_a_code_that_hybrid_finds(notes, query: str, name: str) -> None:
+    # A surname or a flight number means nothing to a model of pictures. (The OpenMoji demo
+    # model does find "sunflower-7731" by meaning: the word is in its vocabulary and in the note.)
+    dense = ranked(query, "dense")
 
-    assert dense[0] != "holiday-flat-wifi.txt"
-    assert ranked("sunflower-7731", "hybrid")[0] == "holiday-flat-wifi.txt"
+    assert dense[0] != name
+    assert ranked(query, "hybrid")[0] == name
 
 
 @pytest.mark.parametrize(("query", "names"), [

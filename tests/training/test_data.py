@@ -39,6 +39,23 @@ def test_per_drawing_sampling_gives_a_concept_one_share_per_drawing():
     assert Counter(scene[0].key for scene in plain.scenes) == {"dog": 4, "penguin": 4, "car": 4, "pizza": 4}
 
 
+def test_weighted_concepts_get_that_many_times_their_shares():
+    from collections import Counter
+
+    from media_index.synthetic.concepts import CONCEPTS_BY_KEY
+    from media_index.training.data import drawing_schedule
+
+    concepts = [CONCEPTS_BY_KEY[key] for key in ("dog", "penguin", "pizza")]  # 3, 1, 1 drawings
+    weighted = GeneratedPairs(concepts, num_images=12, seed=0, captions_per_image=1, progress=False,
+                              multi_object_probability=0.0, weighted={"penguin"}, weight=4)  # fmt: skip
+
+    # Per concept (no per-drawing shares): penguin 4, dog 1, pizza 1 of every 6 pictures.
+    assert Counter(scene[0].key for scene in weighted.scenes) == {"dog": 2, "penguin": 8, "pizza": 2}
+    assert drawing_schedule(concepts, weighted={"dog"}, weight=2) == [0] * 6 + [1, 2]
+    with pytest.raises(ValueError, match="at least 1"):
+        drawing_schedule(concepts, weight=0)
+
+
 def test_rendering_in_worker_processes_gives_the_same_pool():
     one = GeneratedPairs(CONCEPTS, num_images=300, seed=5, captions_per_image=1, progress=False)
     two = GeneratedPairs(CONCEPTS, num_images=300, seed=5, captions_per_image=1, progress=False, workers=2)

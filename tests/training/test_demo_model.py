@@ -32,7 +32,8 @@ def test_register_model_configs_is_idempotent():
 
 
 def test_shipped_checkpoint_is_small_enough_to_commit():
-    assert CHECKPOINT.stat().st_size <= 15 * 1024 * 1024
+    # The issue's limit for the generalist model: 40 MB in fp16.
+    assert CHECKPOINT.stat().st_size <= 40 * 1024 * 1024
 
 
 @pytest.mark.parametrize("query", ["a cute puppy", "可爱的小狗", "Max, our puppy, fell asleep on the sofa"])
@@ -67,7 +68,7 @@ def test_training_loop_is_deterministic_for_a_seed(concept_loss: bool, proxies: 
             class_names=dataset.class_names() if concept_loss else None, concepts_per_step=6,
             num_classes=dataset.num_classes if proxies else 0,
         )
-        runs.append((result.final_loss, model.visual.conv1.weight.detach().clone()))
+        runs.append((result.final_loss, torch.cat([param.detach().flatten() for param in model.visual.parameters()])))
     assert runs[0][0] == runs[1][0]
     assert torch.equal(runs[0][1], runs[1][1])
 
@@ -163,7 +164,10 @@ def test_the_concept_loss_pulls_a_picture_to_its_own_name():
     assert (moved @ names.T)[0, 0] - (moved @ names.T)[0, 1] > (picture @ names.T)[0, 0] - (picture @ names.T)[0, 1]
 
 
-def test_a_warm_start_copies_every_matching_tensor_and_leaves_grown_ones_alone():
+def test_a_warm_start_copies_every_matching_tensor_and_leaves_grown_ones_alone(tmp_path):
+    import json
+
+    from media_index.embedding.model_configs import CONFIG_DIR
     from media_index.training.demo import warm_start
 
     register_model_configs()
@@ -172,8 +176,13 @@ def test_a_warm_start_copies_every_matching_tensor_and_leaves_grown_ones_alone()
     shipped, _, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=str(CHECKPOINT))
     assert torch.equal(same.token_embedding.weight, shipped.token_embedding.weight)
 
-    # Another tower shape (v2's ResNet image tower, a wider text tower): only what fits is copied.
-    other, _, _ = open_clip.create_model_and_transforms("demo-clip-v2", pretrained=None)
+    # A grown model (another image trunk, a wider text tower): only what fits is copied.
+    config = json.loads((CONFIG_DIR / f"{DEMO_MODEL_NAME}.json").read_text())
+    config["vision_cfg"]["timm_model_name"] = "mobilenetv3_small_075"
+    config["text_cfg"]["width"] = 192
+    (tmp_path / "demo-clip-grown.json").write_text(json.dumps(config))
+    open_clip.add_model_config(tmp_path)
+    other, _, _ = open_clip.create_model_and_transforms("demo-clip-grown", pretrained=None)
     before = other.visual.state_dict()
     copied = warm_start(other, CHECKPOINT)
     assert 0 < copied < len(other.state_dict())

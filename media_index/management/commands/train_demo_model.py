@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = ("Train the demo model from scratch (deterministic for a seed and thread count); --generalist trains "
-            "v2 on the OpenMoji corpus, resumable with --resume.")
+    help = ("Train the demo model from scratch on the OpenMoji corpus, as shipped (deterministic for a seed and "
+            "thread count; resumable with --resume).")
 
     def add_arguments(self, parser: Any) -> None:
         from media_index.training.demo import add_training_arguments
