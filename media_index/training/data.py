@@ -171,9 +171,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         self.classes: list[tuple[int, ...]] = []
         # "Other drawings behind": any concept's drawings, faded into the background.
         backdrop = [glyph for concept in self.concepts for glyph in concept.emoji] if style != "noto" else []
-        # Without per-drawing shares or weights, the plain cycle (one share per concept).
-        schedule = (drawing_schedule(self.concepts, per_drawing=per_drawing, weighted=weighted, weight=weight)
-                    if per_drawing or (weighted and weight > 1) else None)  # fmt: skip
+        schedule = drawing_schedule(self.concepts, per_drawing=per_drawing, weighted=weighted, weight=weight)
         scenes = [
             scene_concepts(self.concepts, index, seed, multi_object_probability=multi_object_probability,
                            max_objects=max_objects, schedule=schedule)

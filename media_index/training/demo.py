@@ -115,7 +115,7 @@ def train_demo_model(
     if init_from is not None:
         warm_start(model, init_from)
     tokenizer = open_clip.get_tokenizer(model_name)
-    image_size = model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size
+    image_size = input_size(model)
     concepts = corpus()[:concept_limit] if concept_limit else corpus()
 
     dataset = GeneratedPairs(concepts, num_images=num_images, seed=seed, image_size=image_size, style=None,
@@ -176,6 +176,12 @@ def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
     """Write the weights as fp16 safetensors; open_clip copies them into its fp32 model."""
     state = {name: tensor.detach().to(torch.float16).contiguous() for name, tensor in model.state_dict().items()}
     safetensors.torch.save_file(state, str(path))
+
+
+def input_size(model: torch.nn.Module) -> int:
+    """The picture side the model's image tower takes (open_clip gives an int or a pair)."""
+    size = model.visual.image_size
+    return size[0] if isinstance(size, tuple) else size
 
 
 def load_demo_model(

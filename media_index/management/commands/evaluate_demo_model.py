@@ -32,7 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from media_index.embedding.model_configs import DEMO_MODEL_NAME
         from media_index.synthetic.corpus import corpus
-        from media_index.training.demo import evaluate_demo, load_demo_model
+        from media_index.training.demo import evaluate_demo, input_size, load_demo_model
         from media_index.training.evaluate import HELD_OUT_SEED
 
         checkpoint: Path = options["checkpoint"]
@@ -41,8 +41,7 @@ class Command(BaseCommand):
         if options["stride"] < 1:
             raise CommandError("--stride must be at least 1.")
         model, preprocess, tokenizer = load_demo_model(checkpoint, model_name=options["model"] or DEMO_MODEL_NAME)
-        image_size = model.visual.image_size
-        image_size = image_size[0] if isinstance(image_size, tuple) else image_size
+        image_size = input_size(model)
         seed = HELD_OUT_SEED if options["seed"] is None else options["seed"]
         concepts = corpus()[:: options["stride"]]
         metrics = evaluate_demo(model, preprocess, tokenizer, image_size=image_size, concepts=concepts, seed=seed,
