@@ -17,15 +17,21 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
-from . import openmoji
-from .concepts import Concept
+from . import openmoji, twemoji
+from .concepts import CONCEPTS, Concept
 
 # Where an object's drawing comes from: OpenMoji in its own colour style, as line art or
-# as flat colour (see openmoji.py), or Noto Color Emoji (the shipped font subset: only
-# the 52 everyday concepts' glyphs; the held-out style of the demo model's evaluation).
-SpriteStyle = Literal["openmoji", "lineart", "flat", "noto"]
+# as flat colour (see openmoji.py), Twemoji (a second artist, twemoji.py), or Noto Color
+# Emoji (the shipped font subset: only the 52 everyday concepts' glyphs; the held-out
+# style of the demo model's evaluation).
+SpriteStyle = Literal["openmoji", "lineart", "flat", "twemoji", "noto"]
 # Training mixes drawing styles so the model learns objects, not one artist's look.
-TRAINING_STYLES: tuple[tuple[SpriteStyle, float], ...] = (("openmoji", 0.76), ("lineart", 0.12), ("flat", 0.12))
+# Twemoji's share goes to OpenMoji for the concepts held out of it (``twemoji.held_out``),
+# so those see OpenMoji 76 % of the time.
+TRAINING_STYLES: tuple[tuple[SpriteStyle, float], ...] = (
+    ("openmoji", 0.50), ("twemoji", 0.26), ("lineart", 0.12), ("flat", 0.12)
+)
+_EVERYDAY = frozenset(concept.key for concept in CONCEPTS)
 
 # Background kinds. Evaluation renders held-out galleries on kinds training never saw.
 TRAINING_BACKGROUNDS = ("solid", "gradient", "noise", "stripes", "checker", "dots", "blotches", "drawings")
@@ -254,15 +260,20 @@ def _object_sprite(
             # randrange draws exactly like choice(), so pictures stay the same for a seed.
             variant = rng.randrange(len(concept.emoji))
         chosen = _pick_style(rng) if style is None else style
+        if chosen == "twemoji" and style is None and twemoji.held_out(concept.key, _EVERYDAY):
+            chosen = "openmoji"
         if chosen == "noto":
             sprite = emoji_glyph(concept.emoji[variant])
+        elif chosen == "twemoji":
+            sprite = twemoji.sprite(concept.emoji[variant])
         else:
             try:
                 sprite = openmoji.sprite(concept.emoji[variant], chosen)
             except ValueError:  # a drawing with no fills (💤) or no outlines has no flat or line style
                 chosen, sprite = "openmoji", openmoji.sprite(concept.emoji[variant], "openmoji")
-        # Line art has no colour to name.
-        colour = None if chosen == "lineart" else concept.colour_of(variant)
+        # Line art has no colour to name; the named colours are those of OpenMoji's drawings
+        # (Noto's, for the everyday concepts), which Twemoji's need not share.
+        colour = None if chosen in ("lineart", "twemoji") else concept.colour_of(variant)
     if rng.random() < 0.5:
         sprite = ImageOps.mirror(sprite)
     if rng.random() < 0.5:

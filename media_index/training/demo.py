@@ -18,6 +18,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import open_clip
@@ -25,6 +26,7 @@ import safetensors.torch
 import torch
 
 from media_index.embedding.model_configs import DEMO_MODEL_NAME, register_model_configs
+from media_index.synthetic import twemoji
 from media_index.synthetic.concepts import CONCEPTS, Concept
 from media_index.synthetic.corpus import corpus
 from media_index.synthetic.render import HELD_OUT_BACKGROUNDS, TRAINING_BACKGROUNDS
@@ -59,10 +61,13 @@ def evaluate_demo(
     - ``held_out_style``: the 52 everyday concepts drawn by another artist (Noto Color
       Emoji, the font subset shipped with the code; never seen in training) on held-out
       backgrounds.
+    - ``twemoji_held_out_concepts``: the corpus concepts kept out of Twemoji training
+      (``twemoji_held_out``), drawn by Twemoji on held-out backgrounds: an artist the model
+      knows, but only from other concepts.
     """
     concepts = concepts if concepts is not None else corpus()
     common = {"image_size": image_size, "seed": seed}
-    return {
+    sections = {
         "corpus": evaluate_retrieval(model, preprocess, tokenizer, concepts, style="openmoji",
                                      backgrounds=HELD_OUT_BACKGROUNDS, named_queries=False,
                                      per_concept=per_concept, **common),
@@ -74,6 +79,19 @@ def evaluate_demo(
         "held_out_style": evaluate_retrieval(model, preprocess, tokenizer, CONCEPTS, style="noto",
                                              backgrounds=HELD_OUT_BACKGROUNDS, **common),
     }  # fmt: skip
+    other_artist = twemoji_held_out(concepts)
+    if other_artist:  # none among the first concepts only (the everyday ones): a short test run
+        sections["twemoji_held_out_concepts"] = evaluate_retrieval(
+            model, preprocess, tokenizer, other_artist, style="twemoji", backgrounds=HELD_OUT_BACKGROUNDS,
+            named_queries=False, **common,
+        )
+    return sections
+
+
+def twemoji_held_out(concepts: Sequence[Concept]) -> tuple[Concept, ...]:
+    """The concepts training never draws in Twemoji's style (``twemoji.held_out``)."""
+    everyday = frozenset(concept.key for concept in CONCEPTS)
+    return tuple(concept for concept in concepts if twemoji.held_out(concept.key, everyday))
 
 
 def train_demo_model(
@@ -125,10 +143,17 @@ def train_demo_model(
     sampled = tuple(dict.fromkeys(CONCEPTS[: min(len(CONCEPTS), len(concepts))]
                                   + concepts[len(CONCEPTS)::PERIODIC_EVAL_STRIDE]))  # fmt: skip
 
+    other_artist = twemoji_held_out(concepts)[::PERIODIC_EVAL_STRIDE]
+
     def periodic_eval(trained: torch.nn.Module) -> dict:
-        return evaluate_retrieval(trained, preprocess_eval, tokenizer, sampled, image_size=image_size,
-                                  style="openmoji", backgrounds=HELD_OUT_BACKGROUNDS, named_queries=False,
-                                  images_per_concept=5, notes_per_concept=2)  # fmt: skip
+        common = {"image_size": image_size, "backgrounds": HELD_OUT_BACKGROUNDS, "named_queries": False,
+                  "images_per_concept": 5, "notes_per_concept": 2}  # fmt: skip
+        metrics = evaluate_retrieval(trained, preprocess_eval, tokenizer, sampled, style="openmoji", **common)
+        if other_artist:
+            held_out = evaluate_retrieval(trained, preprocess_eval, tokenizer, other_artist, style="twemoji", **common)
+            metrics.update({f"twemoji_{name}": value for name, value in held_out.items()
+                            if name in ("en_p@5", "zh_p@5", "image_to_image_p@5")})  # fmt: skip
+        return metrics
 
     result = train(
         model, preprocess_train, tokenizer, dataset, steps=steps, batch_size=batch_size, lr=lr,
@@ -148,7 +173,7 @@ def train_demo_model(
     training = {
         "seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
         "precision": precision, "num_images": num_images, "num_concepts": len(concepts),
-        "styles": "openmoji 76% / line art 12% / flat colour 12%", "augment": True,
+        "styles": "openmoji 50% / twemoji 26% (openmoji for its held-out concepts) / line art 12% / flat colour 12%", "augment": True,
         "concept_weight": concept_weight, "proxy_weight": proxy_weight, "device": device,
         "init_from": Path(init_from).name if init_from is not None else None, "per_drawing": per_drawing,
         "everyday_weight": everyday_weight, "backgrounds": list(TRAINING_BACKGROUNDS),

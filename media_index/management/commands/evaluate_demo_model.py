@@ -17,7 +17,7 @@ class Command(BaseCommand):
         "Evaluate a demo-clip checkpoint, loaded through open_clip's pretrained-weights path, on pictures "
         "rendered with a held-out seed, in sections: the whole corpus on held-out backgrounds, the 52 everyday "
         "concepts (with named queries such as 'a red car' / '红色的汽车'), the corpus on training's backgrounds, "
-        "and a held-out drawing style. Text->picture P@5/top-1 (en, zh), picture->picture, notes."
+        "a held-out drawing style (Noto), and the concepts held out of Twemoji training drawn by Twemoji. Text->picture P@5/top-1 (en, zh), picture->picture, notes."
     )
 
     def add_arguments(self, parser: Any) -> None:
