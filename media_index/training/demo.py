@@ -115,6 +115,8 @@ def train_demo_model(
     init_from: str | Path | None = None,
     per_drawing: bool = False,
     everyday_weight: int = 1,
+    average_with: str | Path | None = None,
+    average_weight: float = 0.3,
     progress: bool = True,
 ) -> dict:
     """Train the demo model on the whole OpenMoji corpus (~1,400 concepts, English and
@@ -124,7 +126,9 @@ def train_demo_model(
     CLIP loss), for ablations. ``init_from``: start from these weights (a warm start, e.g.
     the shipped model) instead of a random initialisation. ``per_drawing``: one share of
     the pool per drawing of a concept instead of one per concept (``data.drawing_schedule``);
-    ``everyday_weight``: that many times the shares for the 52 everyday concepts."""
+    ``everyday_weight``: that many times the shares for the 52 everyday concepts.
+    ``average_with``: before saving, mix the trained weights with these (``average_weight``
+    of theirs, see ``average_weights``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     register_model_configs()
@@ -164,6 +168,8 @@ def train_demo_model(
         num_classes=dataset.num_classes if proxy_weight else 0, proxy_weight=proxy_weight, device=device,
     )  # fmt: skip
     model.to("cpu")
+    if average_with is not None:
+        average_weights(model, average_with, weight=average_weight)
 
     checkpoint = out / CHECKPOINT_NAME
     save_checkpoint(model, checkpoint)
@@ -177,6 +183,8 @@ def train_demo_model(
         "concept_weight": concept_weight, "proxy_weight": proxy_weight, "device": device,
         "init_from": Path(init_from).name if init_from is not None else None, "per_drawing": per_drawing,
         "everyday_weight": everyday_weight, "backgrounds": list(TRAINING_BACKGROUNDS),
+        "average_with": Path(average_with).name if average_with is not None else None,
+        "average_weight": average_weight if average_with is not None else None,
         "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
                                  for step, m in result.evaluations],
     }  # fmt: skip
@@ -195,6 +203,23 @@ def warm_start(model: torch.nn.Module, checkpoint: str | Path) -> int:
     model.load_state_dict(matching, strict=False)
     logger.info("warm start from %s: %d of %d tensors", checkpoint, len(matching), len(own))
     return len(matching)
+
+
+def average_weights(model: torch.nn.Module, checkpoint: str | Path, *, weight: float) -> None:
+    """Replace ``model``'s weights by ``(1 - weight) * own + weight * checkpoint's``, tensor by
+    tensor (BatchNorm statistics too). With the weights a fine-tuning run started from, this
+    is WiSE-FT (Wortsman et al., 2022): the average gives back some of what the fine-tuning
+    wore down while keeping most of what it added (measured in models/demo-clip/README.md,
+    "Stage 3: trained, not shipped")."""
+    if not 0 <= weight <= 1:
+        raise ValueError("weight must be between 0 and 1")
+    state = safetensors.torch.load_file(str(checkpoint))
+    own = model.state_dict()
+    if set(state) != set(own) or any(own[name].shape != tensor.shape for name, tensor in state.items()):
+        raise ValueError(f"{checkpoint}: not the same architecture as the trained model")
+    mixed = {name: ((1 - weight) * own[name].float() + weight * state[name].float()).to(own[name].dtype)
+             for name in own}  # fmt: skip
+    model.load_state_dict(mixed)
 
 
 def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
@@ -281,6 +306,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="one share of the pool per drawing of a concept, not one per concept")
     parser.add_argument("--everyday-weight", type=int, default=1,
                         help="times the pool shares of the 52 everyday concepts (1: as any other)")
+    parser.add_argument("--average-with", type=Path, default=None,
+                        help="mix the trained weights with these before saving (e.g. the --init-from file)")
+    parser.add_argument("--average-weight", type=float, default=0.3,
+                        help="the share of --average-with's weights in the mix")
 
 
 def run_training(options: dict) -> dict:
@@ -294,6 +323,7 @@ def run_training(options: dict) -> dict:
         concept_limit=options["concept_limit"], concept_weight=options["concept_weight"],
         proxy_weight=options["proxy_weight"], device=options["device"], init_from=options["init_from"],
         per_drawing=options["per_drawing"], everyday_weight=options["everyday_weight"],
+        average_with=options["average_with"], average_weight=options["average_weight"],
     )  # fmt: skip
 
 

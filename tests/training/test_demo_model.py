@@ -189,6 +189,35 @@ def test_a_warm_start_copies_every_matching_tensor_and_leaves_grown_ones_alone(t
     assert all(torch.equal(before[name], tensor) for name, tensor in other.visual.state_dict().items())
 
 
+def test_averaging_with_a_checkpoint_mixes_every_tensor_by_its_weight(tmp_path):
+    from media_index.training.demo import average_weights, save_checkpoint
+
+    register_model_configs()
+    torch.manual_seed(1)
+    first, _, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
+    save_checkpoint(first, tmp_path / "first.safetensors")
+    torch.manual_seed(2)
+    second, _, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
+    own = {name: tensor.clone() for name, tensor in second.state_dict().items()}
+    theirs = {name: tensor.half().float() for name, tensor in first.state_dict().items()}  # the file is fp16
+
+    average_weights(second, tmp_path / "first.safetensors", weight=0.3)
+    mixed = second.state_dict()
+    weight = "visual.trunk.conv_stem.weight"
+    assert not torch.equal(own[weight], theirs[weight])
+    assert torch.allclose(mixed[weight], 0.7 * own[weight] + 0.3 * theirs[weight], atol=1e-6)
+    # Integer buffers (BatchNorm's step count) keep their dtype.
+    assert all(mixed[name].dtype == own[name].dtype for name in own)
+
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        average_weights(second, tmp_path / "first.safetensors", weight=1.5)
+    import safetensors.torch
+
+    safetensors.torch.save_file({"visual.proj": torch.zeros(2, 2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(ValueError, match="not the same architecture"):
+        average_weights(second, tmp_path / "other.safetensors", weight=0.3)
+
+
 def test_the_proxy_loss_pulls_pictures_and_captions_to_their_class_proxy():
     from media_index.training.train import proxy_loss
 
