@@ -26,9 +26,11 @@ from .concepts import CONCEPTS, Concept
 # style of the demo model's evaluation).
 SpriteStyle = Literal["openmoji", "lineart", "flat", "twemoji", "noto"]
 # Training mixes drawing styles so the model learns objects, not one artist's look.
-# Twemoji's share goes to OpenMoji for the concepts held out of it (``twemoji.held_out``),
-# so those see OpenMoji 76 % of the time.
-TRAINING_STYLES: tuple[tuple[SpriteStyle, float], ...] = (
+TRAINING_STYLES: tuple[tuple[SpriteStyle, float], ...] = (("openmoji", 0.76), ("lineart", 0.12), ("flat", 0.12))
+# With a second artist (``render_scene(second_artist=True)``): Twemoji takes a quarter, and
+# its share goes to OpenMoji for the concepts held out of it (``twemoji.held_out``), so those
+# see OpenMoji 76 % of the time as without it.
+SECOND_ARTIST_STYLES: tuple[tuple[SpriteStyle, float], ...] = (
     ("openmoji", 0.50), ("twemoji", 0.26), ("lineart", 0.12), ("flat", 0.12)
 )
 _EVERYDAY = frozenset(concept.key for concept in CONCEPTS)
@@ -241,17 +243,18 @@ def _draw_distractor(image: Image.Image, rng: random.Random) -> None:
     image.alpha_composite(overlay)
 
 
-def _pick_style(rng: random.Random) -> SpriteStyle:
+def _pick_style(rng: random.Random, styles: Sequence[tuple[SpriteStyle, float]]) -> SpriteStyle:
     threshold, draw = 0.0, rng.random()
-    for style, weight in TRAINING_STYLES:
+    for style, weight in styles:
         threshold += weight
         if draw < threshold:
             return style
-    return TRAINING_STYLES[-1][0]
+    return styles[-1][0]
 
 
 def _object_sprite(
-    concept: Concept, rng: random.Random, variant: int | None, style: SpriteStyle | None = "openmoji"
+    concept: Concept, rng: random.Random, variant: int | None, style: SpriteStyle | None = "openmoji",
+    second_artist: bool = False,
 ) -> tuple[Image.Image, str | None]:
     if variant is None and concept.drawn is not None and rng.random() < DRAWN_SHAPE_PROBABILITY:
         sprite, colour = _drawn_object(concept.drawn, rng)
@@ -259,7 +262,7 @@ def _object_sprite(
         if variant is None:
             # randrange draws exactly like choice(), so pictures stay the same for a seed.
             variant = rng.randrange(len(concept.emoji))
-        chosen = _pick_style(rng) if style is None else style
+        chosen = _pick_style(rng, SECOND_ARTIST_STYLES if second_artist else TRAINING_STYLES) if style is None else style
         if chosen == "twemoji" and style is None and twemoji.held_out(concept.key, _EVERYDAY):
             chosen = "openmoji"
         if chosen == "noto":
@@ -304,10 +307,12 @@ def render_scene(
     backgrounds: Sequence[str] = NOTO_MODEL_BACKGROUNDS,
     augment: bool = False,
     backdrop: Sequence[str] = (),
+    second_artist: bool = False,
 ) -> tuple[Image.Image, list[str | None]]:
     """``render_picture`` plus the colour name of each object (None where it has no named
     colour). ``variants`` pins which emoji of each concept is drawn (None: random);
-    ``style`` the drawing style (None: a random training style per object);
+    ``style`` the drawing style (None: a random training style per object, Twemoji among
+    them with ``second_artist``);
     ``backgrounds`` the background kinds to pick from ("drawings" fades emoji of
     ``backdrop`` behind the objects); ``augment`` adds photo-like damage (crops, greyscale,
     JPEG, blur, posterising)."""
@@ -330,7 +335,7 @@ def render_scene(
     rng.shuffle(cells)
     cell_w, cell_h = size / columns, size / rows
     for concept, variant, (column, row) in zip(concepts, variants, cells):
-        sprite, colour = _object_sprite(concept, rng, variant, style)
+        sprite, colour = _object_sprite(concept, rng, variant, style, second_artist)
         colours.append(colour)
         cell_edge = min(cell_w, cell_h)
         scale = rng.uniform(0.55, 0.95) if count == 1 else rng.uniform(0.7, 1.0)

@@ -154,6 +154,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         per_drawing: bool = False,
         weighted: Collection[str] = (),
         weight: int = 1,
+        second_artist: bool = False,
     ) -> None:
         if num_images < 1 or captions_per_image < 1:
             raise ValueError("num_images and captions_per_image must be positive")
@@ -178,6 +179,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
             for index in range(num_images)
         ]  # fmt: skip
         options = {"size": image_size, "style": style, "backgrounds": tuple(backgrounds), "augment": augment,
+                   "second_artist": second_artist,
                    "backdrop": backdrop}  # fmt: skip
         jobs = [scenes[start:start + _RENDER_CHUNK] for start in range(0, num_images, _RENDER_CHUNK)]
         bar = tqdm(total=num_images, desc="rendering pictures", disable=not progress)

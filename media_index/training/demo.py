@@ -115,6 +115,7 @@ def train_demo_model(
     init_from: str | Path | None = None,
     per_drawing: bool = False,
     everyday_weight: int = 1,
+    second_artist: bool = False,
     average_with: str | Path | None = None,
     average_weight: float = 0.3,
     progress: bool = True,
@@ -127,7 +128,8 @@ def train_demo_model(
     the shipped model) instead of a random initialisation. ``per_drawing``: one share of
     the pool per drawing of a concept instead of one per concept (``data.drawing_schedule``);
     ``everyday_weight``: that many times the shares for the 52 everyday concepts.
-    ``average_with``: before saving, mix the trained weights with these (``average_weight``
+    ``second_artist``: Twemoji draws a quarter of the objects of the concepts not held out
+    of it (``render.SECOND_ARTIST_STYLES``). ``average_with``: before saving, mix the trained weights with these (``average_weight``
     of theirs, see ``average_weights``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -143,7 +145,8 @@ def train_demo_model(
     dataset = GeneratedPairs(concepts, num_images=num_images, seed=seed, image_size=image_size, style=None,
                              backgrounds=TRAINING_BACKGROUNDS, augment=True, progress=progress,
                              workers=os.cpu_count() or 1, per_drawing=per_drawing,
-                             weighted={concept.key for concept in CONCEPTS}, weight=everyday_weight)  # fmt: skip
+                             weighted={concept.key for concept in CONCEPTS}, weight=everyday_weight,
+                             second_artist=second_artist)  # fmt: skip
     sampled = tuple(dict.fromkeys(CONCEPTS[: min(len(CONCEPTS), len(concepts))]
                                   + concepts[len(CONCEPTS)::PERIODIC_EVAL_STRIDE]))  # fmt: skip
 
@@ -179,10 +182,12 @@ def train_demo_model(
     training = {
         "seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
         "precision": precision, "num_images": num_images, "num_concepts": len(concepts),
-        "styles": "openmoji 50% / twemoji 26% (openmoji for its held-out concepts) / line art 12% / flat colour 12%", "augment": True,
+        "styles": ("openmoji 50% / twemoji 26% (openmoji for its held-out concepts) / line art 12% / flat colour 12%"
+                   if second_artist else "openmoji 76% / line art 12% / flat colour 12%"), "augment": True,
         "concept_weight": concept_weight, "proxy_weight": proxy_weight, "device": device,
         "init_from": Path(init_from).name if init_from is not None else None, "per_drawing": per_drawing,
         "everyday_weight": everyday_weight, "backgrounds": list(TRAINING_BACKGROUNDS),
+        "second_artist": second_artist,
         "average_with": Path(average_with).name if average_with is not None else None,
         "average_weight": average_weight if average_with is not None else None,
         "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
@@ -306,6 +311,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="one share of the pool per drawing of a concept, not one per concept")
     parser.add_argument("--everyday-weight", type=int, default=1,
                         help="times the pool shares of the 52 everyday concepts (1: as any other)")
+    parser.add_argument("--second-artist", action="store_true",
+                        help="Twemoji draws a quarter of the objects of half the concepts (the other half is held out)")
     parser.add_argument("--average-with", type=Path, default=None,
                         help="mix the trained weights with these before saving (e.g. the --init-from file)")
     parser.add_argument("--average-weight", type=float, default=0.3,
@@ -323,7 +330,8 @@ def run_training(options: dict) -> dict:
         concept_limit=options["concept_limit"], concept_weight=options["concept_weight"],
         proxy_weight=options["proxy_weight"], device=options["device"], init_from=options["init_from"],
         per_drawing=options["per_drawing"], everyday_weight=options["everyday_weight"],
-        average_with=options["average_with"], average_weight=options["average_weight"],
+        second_artist=options["second_artist"], average_with=options["average_with"],
+        average_weight=options["average_weight"],
     )  # fmt: skip
 
 

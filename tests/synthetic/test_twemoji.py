@@ -49,10 +49,12 @@ def test_training_draws_held_out_concepts_only_in_openmoji_styles(concepts, monk
     drawn: list[str] = []
     monkeypatch.setattr(twemoji, "sprite", lambda emoji, edge=128: drawn.append(emoji) or openmoji.sprite(emoji))
     for seed in range(60):
-        render_scene([held], seed, style=None, backgrounds=TRAINING_BACKGROUNDS, augment=True)
+        render_scene([held], seed, style=None, backgrounds=TRAINING_BACKGROUNDS, augment=True, second_artist=True)
+        # Without the option training's styles are OpenMoji's alone (old commands draw what they drew).
+        render_scene([trained], seed, style=None, backgrounds=TRAINING_BACKGROUNDS, augment=True)
     assert drawn == []
     for seed in range(60):
-        render_scene([trained], seed, style=None, backgrounds=TRAINING_BACKGROUNDS, augment=True)
+        render_scene([trained], seed, style=None, backgrounds=TRAINING_BACKGROUNDS, augment=True, second_artist=True)
     # Twemoji's share of training's styles is about a quarter.
     assert 5 <= len(drawn) <= 30
 
