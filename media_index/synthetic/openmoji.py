@@ -108,23 +108,22 @@ def _colour_name(r: float, g: float, b: float) -> str:
     return name
 
 
-@lru_cache(maxsize=None)
-def dominant_colour(emoji: str) -> str | None:
-    """The colour a person would name for the drawing ("a red car"), when one colour covers
-    at least 55 % of its coloured fill; None for mixed or colourless drawings, and for
-    people (their fill is mostly OpenMoji's default skin tone, not a colour to caption)."""
+def is_person(emoji: str) -> bool:
+    """Whether OpenMoji draws ``emoji`` with skin or hair (a person, a hand): their fill is
+    mostly a default skin tone, not a colour anyone would caption."""
     path = svg_path(emoji)
-    if path is not None and re.search(r'<g id="(skin|hair)">\s*<', path.read_text(encoding="utf-8")):
-        return None
-    try:
-        image = np.asarray(sprite(emoji, "flat", 48), dtype=np.float32) / 255
-    except ValueError:  # outlines only (💤): no fill, no colour
-        return None
-    opaque = image[..., 3] > 0.5
+    return path is not None and re.search(r'<g id="(skin|hair)">\s*<', path.read_text(encoding="utf-8")) is not None
+
+
+def named_colour(image: Image.Image) -> str | None:
+    """The colour a person would name for an RGBA drawing, when one colour covers at least
+    55 % of its coloured fill; None for mixed, colourless or nearly empty drawings."""
+    pixels = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
+    opaque = pixels[..., 3] > 0.5
     if opaque.sum() < 50:
         return None
     names: dict[str, int] = {}
-    for r, g, b in image[opaque][:, :3]:
+    for r, g, b in pixels[opaque][:, :3]:
         name = _colour_name(float(r), float(g), float(b))
         names[name] = names.get(name, 0) + 1
     # Black outlines, grey shading and white highlights do not name an object's colour.
@@ -134,3 +133,15 @@ def dominant_colour(emoji: str) -> str | None:
         return None
     name, count = max(coloured.items(), key=lambda entry: entry[1])
     return name if count >= 0.55 * total else None
+
+
+@lru_cache(maxsize=None)
+def dominant_colour(emoji: str) -> str | None:
+    """The colour a person would name for OpenMoji's drawing ("a red car"), measured on its
+    fills; None for mixed or colourless drawings, and for people (``is_person``)."""
+    if is_person(emoji):
+        return None
+    try:
+        return named_colour(sprite(emoji, "flat", 48))
+    except ValueError:  # outlines only (💤): no fill, no colour
+        return None

@@ -274,9 +274,14 @@ def _object_sprite(
                 sprite = openmoji.sprite(concept.emoji[variant], chosen)
             except ValueError:  # a drawing with no fills (💤) or no outlines has no flat or line style
                 chosen, sprite = "openmoji", openmoji.sprite(concept.emoji[variant], "openmoji")
-        # Line art has no colour to name; the named colours are those of OpenMoji's drawings
-        # (Noto's, for the everyday concepts), which Twemoji's need not share.
-        colour = None if chosen in ("lineart", "twemoji") else concept.colour_of(variant)
+        # Line art has no colour to name; the concept's colours are those of OpenMoji's drawings
+        # (Noto's, for the everyday concepts). Twemoji's drawing is captioned with that colour
+        # only where its own pixels name the same one (red car, blue car, yellow taxi): the
+        # namer's thresholds fit OpenMoji's palette, and on Twemoji's it reads some browns as
+        # red and dark greys as blue, so a colour measured there alone would teach wrong ones.
+        colour = concept.colour_of(variant)
+        if chosen == "lineart" or (chosen == "twemoji" and twemoji.dominant_colour(concept.emoji[variant]) != colour):
+            colour = None
     if rng.random() < 0.5:
         sprite = ImageOps.mirror(sprite)
     if rng.random() < 0.5:

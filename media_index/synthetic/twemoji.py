@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .openmoji import fit_to_edge
+from .openmoji import fit_to_edge, is_person, named_colour
 
 ATTRIBUTION = "Emoji drawings by Twemoji (https://github.com/jdecked/twemoji), licensed under CC BY 4.0."
 # One corpus concept in this many is held out of Twemoji training (chosen by a hash of its key).
@@ -65,3 +65,13 @@ def sprite(emoji: str, edge: int = 128) -> Image.Image:
     if fitted is None:
         raise ValueError(f"the Twemoji drawing of {emoji!r} is empty")
     return fitted
+
+
+@cache
+def dominant_colour(emoji: str) -> str | None:
+    """The colour named for Twemoji's drawing of ``emoji``, measured on its own pixels (Twemoji
+    need not colour an object as OpenMoji does); None for people, as in
+    ``openmoji.dominant_colour``."""
+    if is_person(emoji):
+        return None
+    return named_colour(sprite(emoji, 48))
