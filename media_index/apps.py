@@ -14,9 +14,8 @@ class MediaIndexConfig(AppConfig):
         pillow_heif.register_heif_opener()
 
         from django.contrib.auth import get_user_model
-        from django.db.models.signals import post_save, pre_save
-
         from django.core import checks
+        from django.db.models.signals import post_save, pre_save
 
         from media_index import signals
         from media_index.replicas import check_shared_cache

@@ -19,8 +19,8 @@ from django.db.utils import load_backend
 from rest_framework.test import APIClient
 
 from devstack import embedded_replica
-from media_index.models import Item
 from media_index import replicas
+from media_index.models import Item
 from media_index.replicas import choose_read_alias
 from media_index.services.indexing import items_index
 from tests.factories import api_key

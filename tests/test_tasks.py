@@ -57,7 +57,7 @@ def test_uploads_through_api_and_admin_are_embedded_by_a_real_worker(live_worker
     client.force_login(staff)
     response = client.post("/admin/media_index/item/upload/", {
         "files": [SimpleUploadedFile("rotated.jpg", media.jpeg_with_exif_rotation()),
-                  SimpleUploadedFile("short.txt", "A cute kitten on a chair.".encode())],
+                  SimpleUploadedFile("short.txt", b"A cute kitten on a chair.")],
         "visibility": "public",
     })  # fmt: skip
     assert response.status_code == 302

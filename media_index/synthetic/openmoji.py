@@ -12,7 +12,7 @@ import colorsys
 import io
 import re
 import xml.etree.ElementTree as ET
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -60,7 +60,7 @@ def _styled_svg(source: str, style: Style) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-@lru_cache(maxsize=None)
+@cache
 def sprite(emoji: str, style: Style = "openmoji", edge: int = 128) -> Image.Image:
     """The drawing as RGBA, cropped to its pixels, ``edge`` on its longer side."""
     import resvg_py
@@ -135,7 +135,7 @@ def named_colour(image: Image.Image) -> str | None:
     return name if count >= 0.55 * total else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def dominant_colour(emoji: str) -> str | None:
     """The colour a person would name for OpenMoji's drawing ("a red car"), measured on its
     fills; None for mixed or colourless drawings, and for people (``is_person``)."""

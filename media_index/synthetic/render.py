@@ -10,7 +10,7 @@ import io
 import math
 import random
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -54,12 +54,12 @@ GLYPH_EDGE = 128
 DRAWN_SHAPE_PROBABILITY = 0.35
 
 
-@lru_cache(maxsize=None)
+@cache
 def _emoji_font() -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(EMOJI_FONT_PATH), EMOJI_FONT_SIZE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def emoji_glyph(emoji: str) -> Image.Image:
     """The emoji as an RGBA image cropped to its pixels, GLYPH_EDGE on its longer side."""
     font = _emoji_font()

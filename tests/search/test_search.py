@@ -33,9 +33,9 @@ def people(django_user_model):
 
 def test_results_are_ranked_by_cosine_and_a_note_counts_by_its_best_chunk(space, people) -> None:
     alice, _ = people
-    close = make_item(alice, space, [unit(1, 0.1)], title="close")
-    far = make_item(alice, space, [unit(0.2, 1)], title="far")
-    note = make_item(alice, space, [unit(0, 0, 1), unit(1, 0.3)], kind="note", title="note")
+    make_item(alice, space, [unit(1, 0.1)], title="close")
+    make_item(alice, space, [unit(0.2, 1)], title="far")
+    make_item(alice, space, [unit(0, 0, 1), unit(1, 0.3)], kind="note", title="note")
 
     hits = rank(space=space, query=unit(1, 0), viewer=alice, filters=SearchFilters())
 

@@ -117,7 +117,7 @@ def _upload(name: str, data: bytes) -> SimpleUploadedFile:
 def test_many_files_at_once_each_succeed_or_fail_alone(owner) -> None:
     files = [
         _upload("dog.png", media.image_bytes("brown")),
-        _upload("notes.md", "# Walk\nThe puppy ran in the park.".encode()),
+        _upload("notes.md", b"# Walk\nThe puppy ran in the park."),
         _upload("bomb.png", media.png_bomb()),
         _upload("tool.exe", b"MZ\x90\x00\x03binary"),
         _upload("cat.jpg", media.image_bytes("gray", fmt="JPEG")),
