@@ -129,8 +129,8 @@ def train_demo_model(
     the pool per drawing of a concept instead of one per concept (``data.drawing_schedule``);
     ``everyday_weight``: that many times the shares for the 52 everyday concepts.
     ``second_artist``: Twemoji draws a quarter of the objects of the concepts not held out
-    of it (``render.SECOND_ARTIST_STYLES``). ``average_with``: before saving, mix the trained weights with these (``average_weight``
-    of theirs, see ``average_weights``)."""
+    of it (``render.SECOND_ARTIST_STYLES``). ``average_with``: before saving, mix the
+    trained weights with these (``average_weight`` of theirs, see ``average_weights``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     register_model_configs()
