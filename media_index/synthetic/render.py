@@ -262,7 +262,8 @@ def _object_sprite(
         if variant is None:
             # randrange draws exactly like choice(), so pictures stay the same for a seed.
             variant = rng.randrange(len(concept.emoji))
-        chosen = _pick_style(rng, SECOND_ARTIST_STYLES if second_artist else TRAINING_STYLES) if style is None else style
+        styles = SECOND_ARTIST_STYLES if second_artist else TRAINING_STYLES
+        chosen = _pick_style(rng, styles) if style is None else style
         if chosen == "twemoji" and style is None and twemoji.held_out(concept.key, _EVERYDAY):
             chosen = "openmoji"
         if chosen == "noto":
