@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from media_index.synthetic.captions import caption
+from media_index.synthetic.captions import caption, note, short_caption
 from media_index.synthetic.concepts import COLOURS, Concept
 from media_index.synthetic.render import NOTO_MODEL_BACKGROUNDS, SpriteStyle, render_scene
 
@@ -30,6 +30,8 @@ GroupedPair = tuple[Image.Image, str, int, tuple[int, ...]]
 Targets = tuple[tuple[int, float], ...]
 # A grouped pair plus the picture's and the caption's class targets (train.train's proxy loss).
 TargetedPair = tuple[Image.Image, str, int, tuple[int, ...], Targets, Targets]
+# ...plus a query and a note about the picture's first concept (train.train's text-pair loss).
+TextPairedItem = tuple[Image.Image, str, int, tuple[int, ...], Targets, Targets, str, str]
 
 # The share of a single coloured object's target that goes to its colour's class: enough
 # that "a red car" ranks the red car above the blue one, little enough that "a car" still
@@ -155,6 +157,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         weighted: Collection[str] = (),
         weight: int = 1,
         second_artist: bool = False,
+        text_pairs: bool = False,
     ) -> None:
         if num_images < 1 or captions_per_image < 1:
             raise ValueError("num_images and captions_per_image must be positive")
@@ -163,6 +166,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         self.seed = seed
         self.captions_per_image = captions_per_image
         self.note_probability = note_probability
+        self.text_pairs = text_pairs
         self.scenes: list[list[Concept]] = []
         self.colours: list[list[str | None]] = []
         self.groups: list[int] = []
@@ -204,7 +208,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
     def __len__(self) -> int:
         return self.num_images * self.captions_per_image
 
-    def __getitem__(self, index: int) -> TargetedPair:
+    def __getitem__(self, index: int) -> TargetedPair | TextPairedItem:
         image_index = index % self.num_images
         rng = random.Random(f"caption:{self.seed}:{index}")
         text = caption(
@@ -217,7 +221,20 @@ class GeneratedPairs(Dataset[TargetedPair]):
         # The caption's targets name the colour only when its words do ("a red car").
         named = colour if colour is not None and _names_colour(text, colour) else None
         text_targets = image_targets if named == colour else self._targets(classes, None)
-        return picture, text, self.groups[image_index], classes, image_targets, text_targets
+        item = (picture, text, self.groups[image_index], classes, image_targets, text_targets)
+        if not self.text_pairs:
+            return item
+        return (*item, *self.text_pair(image_index, index))
+
+    def text_pair(self, image_index: int, index: int) -> tuple[str, str]:
+        """A short query and a personal note about the picture's first concept, each in a
+        random language: the pair the text-pair loss pulls together (and away from the
+        batch's other concepts' notes), which picture-caption pairs alone do not ask for.
+        Drawn from their own generator, so the main caption stays what it was without them."""
+        rng = random.Random(f"text-pair:{self.seed}:{index}")
+        concept = self.scenes[image_index][0]
+        query = short_caption(concept, rng, rng.choice(("en", "zh")))
+        return query, note(concept, rng, rng.choice(("en", "zh")))
 
     @property
     def num_classes(self) -> int:

@@ -96,6 +96,29 @@ def test_class_targets_name_the_colour_only_where_the_caption_does():
     assert pairs.num_classes == len(CONCEPTS) + len(COLOURS)
 
 
+def test_text_pairs_add_a_query_and_a_note_about_the_first_concept_and_leave_the_rest_alone():
+    plain = GeneratedPairs(CONCEPTS, num_images=len(CONCEPTS), seed=2, captions_per_image=2, progress=False)
+    paired = GeneratedPairs(CONCEPTS, num_images=len(CONCEPTS), seed=2, captions_per_image=2, progress=False,
+                            text_pairs=True)  # fmt: skip
+    languages = set()
+    for index in range(len(paired)):
+        item = paired[index]
+        # The picture's own caption and targets are what they were without the pairs.
+        assert item[1:6] == plain[index][1:6]
+        query, note = item[6:]
+        concept = paired.scenes[index % paired.num_images][0]
+        names = concept.en + concept.zh
+        assert any(name.lower() in query.lower() for name in names), (concept.key, query)
+        assert any(name.lower() in note.lower() for name in names), (concept.key, note)
+        # A note is a sentence, a query a few words with no full stop.
+        assert note.rstrip()[-1] in ".!?。！？", note
+        assert query[-1] not in ".!?。！？", query
+        languages.add((query.isascii(), note.isascii()))
+    # Each side in either language, so the pairs also tie English queries to Chinese notes.
+    assert languages == {(True, True), (True, False), (False, True), (False, False)}
+    assert len(plain[0]) == 6
+
+
 def test_csv_pairs_resolve_relative_paths_and_reject_bad_rows(tmp_path):
     Image.new("RGB", (8, 8), "red").save(tmp_path / "red.png")
     (tmp_path / "pairs.csv").write_text("image,caption\nred.png,a red square\n", encoding="utf-8")

@@ -234,6 +234,39 @@ def test_the_proxy_loss_pulls_pictures_and_captions_to_their_class_proxy():
     assert after[2] - after[1] > before[2] - before[1]
 
 
+def test_the_text_pair_loss_pulls_a_query_to_its_concepts_notes_and_away_from_others():
+    from media_index.training.train import text_pair_loss
+
+    # Two notes about pizza (concept 0) and one about a bus (concept 1).
+    notes = torch.nn.functional.normalize(torch.tensor([[1.0, 0.1], [0.9, -0.3], [0.4, 1.0]]), dim=-1)
+    queries = torch.nn.functional.normalize(torch.tensor([[0.6, 0.8], [0.7, 0.7], [0.2, 1.0]]), dim=-1)
+    concepts = torch.tensor([0, 0, 1])
+    moving = queries.clone().requires_grad_()
+
+    text_pair_loss(moving, notes, torch.tensor(10.0), concepts).backward()
+    moved = torch.nn.functional.normalize(moving.detach() - 0.1 * moving.grad, dim=-1)
+
+    # "pizza" (query 0) moves towards both pizza notes and away from the bus note.
+    before, after = queries[0] @ notes.T, moved[0] @ notes.T
+    assert after[0] > before[0] and after[1] > before[1] and after[2] < before[2]
+
+
+def test_a_training_step_with_text_pairs_adds_their_loss_deterministically():
+    register_model_configs()
+    dataset = GeneratedPairs(CONCEPTS[:8], num_images=16, seed=0, captions_per_image=1, progress=False,
+                             text_pairs=True)  # fmt: skip
+    losses = []
+    for weight in (0.0, 1.0, 1.0):
+        torch.manual_seed(0)
+        model, preprocess, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
+        result = train(model, preprocess, open_clip.get_tokenizer(DEMO_MODEL_NAME), dataset, steps=1, batch_size=8,
+                       lr=1e-4, seed=1, progress=False, text_pair_weight=weight)  # fmt: skip
+        losses.append(result.final_loss)
+    # The pair term is added (a contrastive loss over 8 pairs is well above 0) and repeatable.
+    assert losses[1] > losses[0] + 0.5
+    assert losses[1] == losses[2]
+
+
 def test_bucketed_caption_encoding_equals_one_full_pass():
     """Captions of mixed lengths, sorted into buckets each cut at its own longest: the same
     vectors, in the same order, as open_clip's 77-token pass."""
