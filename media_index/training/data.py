@@ -10,13 +10,14 @@ import logging
 import random
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from media_index.synthetic.captions import caption, note, short_caption
+from media_index.synthetic.captions import caption, colour_caption, note, short_caption
 from media_index.synthetic.concepts import COLOURS, Concept
 from media_index.synthetic.render import NOTO_MODEL_BACKGROUNDS, SpriteStyle, render_scene
 
@@ -30,8 +31,22 @@ GroupedPair = tuple[Image.Image, str, int, tuple[int, ...]]
 Targets = tuple[tuple[int, float], ...]
 # A grouped pair plus the picture's and the caption's class targets (train.train's proxy loss).
 TargetedPair = tuple[Image.Image, str, int, tuple[int, ...], Targets, Targets]
-# ...plus a query and a note about the picture's first concept (train.train's text-pair loss).
-TextPairedItem = tuple[Image.Image, str, int, tuple[int, ...], Targets, Targets, str, str]
+
+
+class Extras(TypedDict, total=False):
+    """Texts for train.train's extra loss terms (each present only where it applies)."""
+
+    # A short query and a personal note about the picture's first concept (text-pair loss).
+    query: str
+    note: str
+    # A caption naming the single object's colour and the same words with another colour
+    # (the colour hard negative): "a red car" against "a yellow car" for a red car.
+    colour_caption: str
+    colour_negative: str
+
+
+# A targeted pair plus the extra loss terms' texts.
+ExtendedPair = tuple[Image.Image, str, int, tuple[int, ...], Targets, Targets, Extras]
 
 # The share of a single coloured object's target that goes to its colour's class: enough
 # that "a red car" ranks the red car above the blue one, little enough that "a car" still
@@ -158,6 +173,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         weight: int = 1,
         second_artist: bool = False,
         text_pairs: bool = False,
+        colour_negatives: bool = False,
     ) -> None:
         if num_images < 1 or captions_per_image < 1:
             raise ValueError("num_images and captions_per_image must be positive")
@@ -167,6 +183,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         self.captions_per_image = captions_per_image
         self.note_probability = note_probability
         self.text_pairs = text_pairs
+        self.colour_negatives = colour_negatives
         self.scenes: list[list[Concept]] = []
         self.colours: list[list[str | None]] = []
         self.groups: list[int] = []
@@ -208,7 +225,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
     def __len__(self) -> int:
         return self.num_images * self.captions_per_image
 
-    def __getitem__(self, index: int) -> TargetedPair | TextPairedItem:
+    def __getitem__(self, index: int) -> TargetedPair | ExtendedPair:
         image_index = index % self.num_images
         rng = random.Random(f"caption:{self.seed}:{index}")
         text = caption(
@@ -222,19 +239,40 @@ class GeneratedPairs(Dataset[TargetedPair]):
         named = colour if colour is not None and _names_colour(text, colour) else None
         text_targets = image_targets if named == colour else self._targets(classes, None)
         item = (picture, text, self.groups[image_index], classes, image_targets, text_targets)
-        if not self.text_pairs:
+        if not (self.text_pairs or self.colour_negatives):
             return item
-        return (*item, *self.text_pair(image_index, index))
+        # The extras come from their own generators: the main caption stays what it was without them.
+        extras: Extras = {}
+        if self.text_pairs:
+            extras["query"], extras["note"] = self.text_pair(image_index, index)
+        if self.colour_negatives and colour is not None:
+            extras["colour_caption"], extras["colour_negative"] = self.colour_pair(image_index, index, colour)
+        return (*item, extras)
 
     def text_pair(self, image_index: int, index: int) -> tuple[str, str]:
         """A short query and a personal note about the picture's first concept, each in a
         random language: the pair the text-pair loss pulls together (and away from the
-        batch's other concepts' notes), which picture-caption pairs alone do not ask for.
-        Drawn from their own generator, so the main caption stays what it was without them."""
+        batch's other concepts' notes), which picture-caption pairs alone do not ask for."""
         rng = random.Random(f"text-pair:{self.seed}:{index}")
         concept = self.scenes[image_index][0]
         query = short_caption(concept, rng, rng.choice(("en", "zh")))
         return query, note(concept, rng, rng.choice(("en", "zh")))
+
+    def colour_pair(self, image_index: int, index: int, colour: str) -> tuple[str, str]:
+        """A caption naming the picture's colour and the very same caption with another
+        colour (same template, name and adjective, in the same language): a negative that
+        shares every word but the colour, so only the colour can tell them apart. In a
+        batch of 128 among 1,400 concepts a red car rarely meets a yellow one, so the
+        contrastive loss alone lets the shape outweigh the colour (NegCLIP's swapped
+        captions, Yuksekgonul et al. 2023, for the same reason)."""
+        rng = random.Random(f"colour-negative:{self.seed}:{index}")
+        concept = self.scenes[image_index][0]
+        language = rng.choice(("en", "zh"))
+        other = rng.choice([name for name in COLOURS if name != colour])
+        state = rng.getstate()
+        positive = colour_caption(concept, colour, rng, language)
+        rng.setstate(state)
+        return positive, colour_caption(concept, other, rng, language)
 
     @property
     def num_classes(self) -> int:

@@ -80,9 +80,21 @@ class _Collate:
             classes=[tuple(item[3]) for item in items] if width > 3 else None,
             image_targets=[item[4] for item in items] if width > 5 else None,
             text_targets=[item[5] for item in items] if width > 5 else None,
-            queries=self.tokenizer([item[6] for item in items]) if width > 7 else None,
-            notes=self.tokenizer([item[7] for item in items]) if width > 7 else None,
+            **(self._extras([item[6] for item in items]) if width > 6 else {}),
         )
+
+    def _extras(self, extras: Sequence[Mapping[str, str]]) -> dict:
+        """Token batches of the extra loss terms' texts (``data.Extras``)."""
+        batch: dict = {}
+        if all("query" in extra for extra in extras):
+            batch["queries"] = self.tokenizer([extra["query"] for extra in extras])
+            batch["notes"] = self.tokenizer([extra["note"] for extra in extras])
+        rows = [row for row, extra in enumerate(extras) if "colour_caption" in extra]
+        if rows:
+            batch["colour_rows"] = rows
+            batch["colour_captions"] = self.tokenizer([extras[row]["colour_caption"] for row in rows])
+            batch["colour_negatives"] = self.tokenizer([extras[row]["colour_negative"] for row in rows])
+        return batch
 
 
 @dataclass
@@ -98,6 +110,10 @@ class Batch:
     # A short query and a note about each picture's first concept (the text-pair loss).
     queries: torch.Tensor | None = None
     notes: torch.Tensor | None = None
+    # The single-coloured pictures' rows, their colour captions and the colour-swapped ones.
+    colour_rows: list[int] | None = None
+    colour_captions: torch.Tensor | None = None
+    colour_negatives: torch.Tensor | None = None
 
 
 class ClassProxies(nn.Module):
@@ -167,6 +183,17 @@ def text_pair_loss(
     nearer its concept's notes than any other concept's. Always softmax-based (no bias):
     both sides are text, so SigLIP's sigmoid calibration for pictures does not apply."""
     return contrastive_loss(query_features, note_features, logit_scale, None, concepts)
+
+
+def hard_negative_loss(
+    image_features: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor, logit_scale: torch.Tensor
+) -> torch.Tensor:
+    """Cross-entropy of each picture between its own caption and one hard negative caption
+    (row for row, L2-normalised): the picture must be nearer the caption that is right."""
+    logits = logit_scale * torch.stack(
+        [(image_features * positives).sum(dim=-1), (image_features * negatives).sum(dim=-1)], dim=1
+    )
+    return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
 
 
 def concept_loss(
@@ -314,6 +341,7 @@ def train(
     proxy_weight: float = 1.0,
     proxy_lr_scale: float = 10.0,
     text_pair_weight: float = 0.0,
+    colour_negative_weight: float = 0.0,
 ) -> TrainResult:
     """Train ``model`` contrastively on ``dataset`` for ``steps`` optimizer steps.
 
@@ -348,6 +376,10 @@ def train(
     batch's other notes are not. Picture-caption pairs alone only tie words and notes to
     pictures, and a long fine-tuning on them lets the word-to-note distances drift (the
     demo model's dense "pizza" stopped finding the pizza note).
+
+    With ``colour_negative_weight`` and items carrying colour captions and their
+    colour-swapped twins (``GeneratedPairs(colour_negatives=True)``), every step adds that
+    times ``hard_negative_loss`` of each single-coloured picture between the two.
 
     Captions are cut after each batch's longest text when the text tower allows it exactly
     (a causal CLIP tower: see ``embedding.open_clip_backend.EotPooling``): the same
@@ -459,6 +491,13 @@ def train(
                 first_concepts = torch.tensor([scene[0] for scene in batch.classes], device=device)
                 loss = loss + text_pair_weight * text_pair_loss(
                     query_features.float(), note_features.float(), scale, first_concepts
+                )
+            if colour_negative_weight and batch.colour_rows:
+                captions = torch.cat([batch.colour_captions, batch.colour_negatives]).to(device)  # type: ignore[list-item]
+                with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    positives, negatives = _encode_texts(model, text_tower, captions).split(len(batch.colour_rows))
+                loss = loss + colour_negative_weight * hard_negative_loss(
+                    image_features[batch.colour_rows].float(), positives.float(), negatives.float(), scale
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -105,7 +105,7 @@ def test_text_pairs_add_a_query_and_a_note_about_the_first_concept_and_leave_the
         item = paired[index]
         # The picture's own caption and targets are what they were without the pairs.
         assert item[1:6] == plain[index][1:6]
-        query, note = item[6:]
+        query, note = item[6]["query"], item[6]["note"]
         concept = paired.scenes[index % paired.num_images][0]
         names = concept.en + concept.zh
         assert any(name.lower() in query.lower() for name in names), (concept.key, query)
@@ -117,6 +117,36 @@ def test_text_pairs_add_a_query_and_a_note_about_the_first_concept_and_leave_the
     # Each side in either language, so the pairs also tie English queries to Chinese notes.
     assert languages == {(True, True), (True, False), (False, True), (False, False)}
     assert len(plain[0]) == 6
+
+
+def test_colour_negatives_swap_only_the_colour_of_single_coloured_pictures():
+    from media_index.synthetic.concepts import COLOURS
+
+    plain = GeneratedPairs(CONCEPTS, num_images=2 * len(CONCEPTS), seed=4, captions_per_image=2, progress=False)
+    pairs = GeneratedPairs(CONCEPTS, num_images=2 * len(CONCEPTS), seed=4, captions_per_image=2, progress=False,
+                           colour_negatives=True)  # fmt: skip
+    swapped = 0
+    for index in range(len(pairs)):
+        item = pairs[index]
+        assert item[1:6] == plain[index][1:6]
+        image_index = index % pairs.num_images
+        colours = pairs.colours[image_index]
+        extras = item[6]
+        if len(colours) != 1 or colours[0] is None:
+            # Several objects, or no nameable colour: nothing to swap.
+            assert "colour_caption" not in extras
+            continue
+        positive, negative = extras["colour_caption"], extras["colour_negative"]
+        english, chinese = COLOURS[colours[0]]
+        assert english in positive.split() or chinese in positive, (colours[0], positive)
+        # The negative names another colour and otherwise says the very same thing.
+        others = [name for name in COLOURS if name != colours[0]]
+        (other,) = [name for name in others if COLOURS[name][0] in negative.split() or COLOURS[name][1] in negative]
+        as_positive = negative.replace(COLOURS[other][1], chinese).split()
+        as_positive = [english if word == COLOURS[other][0] else word for word in as_positive]
+        assert " ".join(as_positive).replace("an ", "a ") == positive.replace("an ", "a "), (positive, negative)
+        swapped += 1
+    assert swapped > len(CONCEPTS) // 4
 
 
 def test_csv_pairs_resolve_relative_paths_and_reject_bad_rows(tmp_path):

@@ -251,20 +251,42 @@ def test_the_text_pair_loss_pulls_a_query_to_its_concepts_notes_and_away_from_ot
     assert after[0] > before[0] and after[1] > before[1] and after[2] < before[2]
 
 
-def test_a_training_step_with_text_pairs_adds_their_loss_deterministically():
+def test_the_hard_negative_loss_pulls_a_red_car_towards_red_and_away_from_yellow():
+    from media_index.training.train import hard_negative_loss
+
+    # A picture between "a red car" and "a yellow car", nearer the wrong one.
+    red, yellow = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
+    picture = torch.nn.functional.normalize(torch.tensor([[0.5, 0.7]]), dim=-1).requires_grad_()
+
+    loss = hard_negative_loss(picture, red, yellow, torch.tensor(10.0))
+    loss.backward()
+    moved = picture.detach() - 0.1 * picture.grad
+
+    assert loss.item() > torch.log(torch.tensor(2.0))  # the wrong caption is ahead
+    assert (moved @ red.T) > (picture.detach() @ red.T) and (moved @ yellow.T) < (picture.detach() @ yellow.T)
+
+
+def test_a_training_step_with_the_extra_terms_adds_their_losses_deterministically():
     register_model_configs()
-    dataset = GeneratedPairs(CONCEPTS[:8], num_images=16, seed=0, captions_per_image=1, progress=False,
-                             text_pairs=True)  # fmt: skip
+    from media_index.synthetic.concepts import CONCEPTS_BY_KEY
+
+    # Concepts drawn in a nameable colour, so every batch has colour captions to swap.
+    coloured = [CONCEPTS_BY_KEY[key] for key in ("apple", "banana", "strawberry", "car", "flower", "star", "dog")]
+    dataset = GeneratedPairs(coloured, num_images=16, seed=0, captions_per_image=1, progress=False,
+                             multi_object_probability=0.0, text_pairs=True, colour_negatives=True)  # fmt: skip
     losses = []
-    for weight in (0.0, 1.0, 1.0):
+    for text_pairs, colours in ((0.0, 0.0), (1.0, 0.0), (1.0, 0.0), (0.0, 1.0)):
         torch.manual_seed(0)
         model, preprocess, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
         result = train(model, preprocess, open_clip.get_tokenizer(DEMO_MODEL_NAME), dataset, steps=1, batch_size=8,
-                       lr=1e-4, seed=1, progress=False, text_pair_weight=weight)  # fmt: skip
+                       lr=1e-4, seed=1, progress=False, text_pair_weight=text_pairs,
+                       colour_negative_weight=colours)  # fmt: skip
         losses.append(result.final_loss)
-    # The pair term is added (a contrastive loss over 8 pairs is well above 0) and repeatable.
+    # Each term is added (a contrastive loss over 8 pairs is well above 0; two near-identical
+    # captions, about log 2) and the run is repeatable.
     assert losses[1] > losses[0] + 0.5
     assert losses[1] == losses[2]
+    assert losses[3] > losses[0] + 0.3
 
 
 def test_bucketed_caption_encoding_equals_one_full_pass():
