@@ -6,6 +6,7 @@ serve any open_clip model.
 """
 
 import csv
+import functools
 import logging
 import random
 from collections.abc import Collection, Sequence
@@ -43,6 +44,9 @@ class Extras(TypedDict, total=False):
     # (the colour hard negative): "a red car" against "a yellow car" for a red car.
     colour_caption: str
     colour_negative: str
+    # Two views of one string of arbitrary words (text-view loss).
+    view: str
+    other_view: str
 
 
 # A targeted pair plus the extra loss terms' texts.
@@ -174,6 +178,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         second_artist: bool = False,
         text_pairs: bool = False,
         colour_negatives: bool = False,
+        text_views: bool = False,
     ) -> None:
         if num_images < 1 or captions_per_image < 1:
             raise ValueError("num_images and captions_per_image must be positive")
@@ -184,6 +189,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         self.note_probability = note_probability
         self.text_pairs = text_pairs
         self.colour_negatives = colour_negatives
+        self.text_views = text_views
         self.scenes: list[list[Concept]] = []
         self.colours: list[list[str | None]] = []
         self.groups: list[int] = []
@@ -239,7 +245,7 @@ class GeneratedPairs(Dataset[TargetedPair]):
         named = colour if colour is not None and _names_colour(text, colour) else None
         text_targets = image_targets if named == colour else self._targets(classes, None)
         item = (picture, text, self.groups[image_index], classes, image_targets, text_targets)
-        if not (self.text_pairs or self.colour_negatives):
+        if not (self.text_pairs or self.colour_negatives or self.text_views):
             return item
         # The extras come from their own generators: the main caption stays what it was without them.
         extras: Extras = {}
@@ -247,6 +253,8 @@ class GeneratedPairs(Dataset[TargetedPair]):
             extras["query"], extras["note"] = self.text_pair(image_index, index)
         if self.colour_negatives and colour is not None:
             extras["colour_caption"], extras["colour_negative"] = self.colour_pair(image_index, index, colour)
+        if self.text_views:
+            extras["view"], extras["other_view"] = text_views(random.Random(f"text-view:{self.seed}:{index}"))
         return (*item, extras)
 
     def text_pair(self, image_index: int, index: int) -> tuple[str, str]:
@@ -289,6 +297,47 @@ class GeneratedPairs(Dataset[TargetedPair]):
         """Every concept's names (English, then Chinese), in class-index order: what
         train.train's concept loss encodes as the class prototypes."""
         return [concept.en + concept.zh for concept in self.concepts]
+
+
+@functools.cache
+def _vocabulary_words() -> tuple[str, ...]:
+    """Whole English words of the CLIP BPE vocabulary (three letters or more; ~32,000)."""
+    from open_clip.tokenizer import SimpleTokenizer
+
+    return tuple(sorted(token[:-4] for token in SimpleTokenizer().encoder
+                        if token.endswith("</w>") and token[:-4].isascii() and token[:-4].isalpha()
+                        and len(token) >= 7))  # fmt: skip
+
+
+@functools.cache
+def _chinese_characters() -> tuple[str, ...]:
+    """The characters of the corpus's Chinese names (the ones people's notes use too)."""
+    from media_index.synthetic.corpus import corpus
+
+    return tuple(sorted({char for concept in corpus() for name in concept.zh for char in name if "\u4e00" <= char <= "\u9fff"}))
+
+
+def text_views(rng: random.Random) -> tuple[str, str]:
+    """Two views of one string of arbitrary words (English words of the vocabulary, or
+    Chinese characters): the string, and the same with one word left out and the case
+    changed now and then. Contrasted with the batch's other strings (SimCSE's idea, Gao et
+    al. 2021), they teach the text tower to keep apart texts it has no concept for. Trained
+    on names alone, it maps every such text (a note about the flat's wifi, a keyboard
+    mash) to one "unknown" region, so nonsense reached unrelated notes as closely as "pizza"
+    reached the pizza note and the relevance line had to rise above both."""
+    if rng.random() < 0.7:
+        words = [rng.choice(_vocabulary_words()) for _ in range(rng.randint(1, 8))]
+        joiner = " "
+    else:
+        words = [rng.choice(_chinese_characters()) for _ in range(rng.randint(2, 10))]
+        joiner = ""
+    other = list(words)
+    if len(other) > 2:
+        del other[rng.randrange(len(other))]
+    view = joiner.join(other)
+    if rng.random() < 0.3:
+        view = view.capitalize() if rng.random() < 0.5 else view.upper()
+    return joiner.join(words), view
 
 
 def _names_colour(text: str, colour: str) -> bool:

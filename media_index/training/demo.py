@@ -120,6 +120,7 @@ def train_demo_model(
     average_weight: float = 0.3,
     text_pair_weight: float = 0.0,
     colour_negative_weight: float = 0.0,
+    text_view_weight: float = 0.0,
     progress: bool = True,
 ) -> dict:
     """Train the demo model on the whole OpenMoji corpus (~1,400 concepts, English and
@@ -134,7 +135,8 @@ def train_demo_model(
     of it (``render.SECOND_ARTIST_STYLES``). ``average_with``: before saving, mix the
     trained weights with these (``average_weight`` of theirs, see ``average_weights``).
     ``text_pair_weight``: weight of the query-to-note loss (``train.text_pair_loss``; 0: off);
-    ``colour_negative_weight``: of the colour-swapped hard negatives (``train.hard_negative_loss``)."""
+    ``colour_negative_weight``: of the colour-swapped hard negatives (``train.hard_negative_loss``);
+    ``text_view_weight``: of the two-views loss over strings of arbitrary words (``data.text_views``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     register_model_configs()
@@ -151,7 +153,8 @@ def train_demo_model(
                              workers=os.cpu_count() or 1, per_drawing=per_drawing,
                              weighted={concept.key for concept in CONCEPTS}, weight=everyday_weight,
                              second_artist=second_artist, text_pairs=text_pair_weight > 0,
-                             colour_negatives=colour_negative_weight > 0)  # fmt: skip
+                             colour_negatives=colour_negative_weight > 0,
+                             text_views=text_view_weight > 0)  # fmt: skip
     sampled = tuple(dict.fromkeys(CONCEPTS[: min(len(CONCEPTS), len(concepts))]
                                   + concepts[len(CONCEPTS)::PERIODIC_EVAL_STRIDE]))  # fmt: skip
 
@@ -175,6 +178,7 @@ def train_demo_model(
         class_names=dataset.class_names() if concept_weight else None, concept_weight=concept_weight,
         num_classes=dataset.num_classes if proxy_weight else 0, proxy_weight=proxy_weight, device=device,
         text_pair_weight=text_pair_weight, colour_negative_weight=colour_negative_weight,
+        text_view_weight=text_view_weight,
     )  # fmt: skip
     model.to("cpu")
     if average_with is not None:
@@ -197,6 +201,7 @@ def train_demo_model(
         "average_with": Path(average_with).name if average_with is not None else None,
         "average_weight": average_weight if average_with is not None else None,
         "text_pair_weight": text_pair_weight, "colour_negative_weight": colour_negative_weight,
+        "text_view_weight": text_view_weight,
         "periodic_evaluations": [(step, {k: round(v, 4) for k, v in m.items() if isinstance(v, float)})
                                  for step, m in result.evaluations],
     }  # fmt: skip
@@ -328,6 +333,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight of the query-to-note loss between texts of the same concept (0: off)")
     parser.add_argument("--colour-negative-weight", type=float, default=0.0,
                         help="weight of the loss between a colour caption and its colour-swapped twin (0: off)")
+    parser.add_argument("--text-view-weight", type=float, default=0.0,
+                        help="weight of the two-views loss over strings of arbitrary words (0: off)")
 
 
 def run_training(options: dict) -> dict:
@@ -343,7 +350,7 @@ def run_training(options: dict) -> dict:
         per_drawing=options["per_drawing"], everyday_weight=options["everyday_weight"],
         second_artist=options["second_artist"], average_with=options["average_with"],
         average_weight=options["average_weight"], text_pair_weight=options["text_pair_weight"],
-        colour_negative_weight=options["colour_negative_weight"],
+        colour_negative_weight=options["colour_negative_weight"], text_view_weight=options["text_view_weight"],
     )  # fmt: skip
 
 

@@ -89,6 +89,9 @@ class _Collate:
         if all("query" in extra for extra in extras):
             batch["queries"] = self.tokenizer([extra["query"] for extra in extras])
             batch["notes"] = self.tokenizer([extra["note"] for extra in extras])
+        if all("view" in extra for extra in extras):
+            batch["views"] = self.tokenizer([extra["view"] for extra in extras])
+            batch["other_views"] = self.tokenizer([extra["other_view"] for extra in extras])
         rows = [row for row, extra in enumerate(extras) if "colour_caption" in extra]
         if rows:
             batch["colour_rows"] = rows
@@ -114,6 +117,9 @@ class Batch:
     colour_rows: list[int] | None = None
     colour_captions: torch.Tensor | None = None
     colour_negatives: torch.Tensor | None = None
+    # Two views of one string of arbitrary words per item (the text-view loss).
+    views: torch.Tensor | None = None
+    other_views: torch.Tensor | None = None
 
 
 class ClassProxies(nn.Module):
@@ -342,6 +348,7 @@ def train(
     proxy_lr_scale: float = 10.0,
     text_pair_weight: float = 0.0,
     colour_negative_weight: float = 0.0,
+    text_view_weight: float = 0.0,
 ) -> TrainResult:
     """Train ``model`` contrastively on ``dataset`` for ``steps`` optimizer steps.
 
@@ -380,6 +387,11 @@ def train(
     With ``colour_negative_weight`` and items carrying colour captions and their
     colour-swapped twins (``GeneratedPairs(colour_negatives=True)``), every step adds that
     times ``hard_negative_loss`` of each single-coloured picture between the two.
+
+    With ``text_view_weight`` and items carrying two views of a string of arbitrary words
+    (``GeneratedPairs(text_views=True)``, ``data.text_views``), every step adds that times
+    CLIP's loss between the views (each string its own match): texts the model has no
+    concept for stay apart instead of collapsing onto one point.
 
     Captions are cut after each batch's longest text when the text tower allows it exactly
     (a causal CLIP tower: see ``embedding.open_clip_backend.EotPooling``): the same
@@ -499,6 +511,11 @@ def train(
                 loss = loss + colour_negative_weight * hard_negative_loss(
                     image_features[batch.colour_rows].float(), positives.float(), negatives.float(), scale
                 )
+            if text_view_weight and batch.views is not None and batch.other_views is not None:
+                with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    views = _encode_texts(model, text_tower, torch.cat([batch.views, batch.other_views]).to(device))
+                first_views, second_views = views.float().split(len(batch.views))
+                loss = loss + text_view_weight * contrastive_loss(first_views, second_views, scale)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip_norm is not None:

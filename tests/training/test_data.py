@@ -149,6 +149,26 @@ def test_colour_negatives_swap_only_the_colour_of_single_coloured_pictures():
     assert swapped > len(CONCEPTS) // 4
 
 
+def test_text_views_are_one_string_of_arbitrary_words_seen_twice():
+    import random
+
+    from media_index.training.data import text_views
+
+    rng = random.Random(0)
+    views = [text_views(rng) for _ in range(400)]
+    for first, second in views:
+        assert first and second
+        # The second view is the first with at most one word (or character) left out.
+        words = first.split() if " " in first or first.isascii() else list(first)
+        other = second.lower().split() if first.isascii() else list(second)
+        assert len(words) - len(other) in (0, 1), (first, second)
+        assert set(other) <= {word.lower() for word in words}, (first, second)
+    # Both scripts, many different strings: arbitrary text, not the corpus's names.
+    assert any(first.isascii() for first, _ in views) and any(not first.isascii() for first, _ in views)
+    assert len({first for first, _ in views}) > 390
+    assert text_views(random.Random(5)) == text_views(random.Random(5))
+
+
 def test_csv_pairs_resolve_relative_paths_and_reject_bad_rows(tmp_path):
     Image.new("RGB", (8, 8), "red").save(tmp_path / "red.png")
     (tmp_path / "pairs.csv").write_text("image,caption\nred.png,a red square\n", encoding="utf-8")

@@ -273,20 +273,23 @@ def test_a_training_step_with_the_extra_terms_adds_their_losses_deterministicall
     # Concepts drawn in a nameable colour, so every batch has colour captions to swap.
     coloured = [CONCEPTS_BY_KEY[key] for key in ("apple", "banana", "strawberry", "car", "flower", "star", "dog")]
     dataset = GeneratedPairs(coloured, num_images=16, seed=0, captions_per_image=1, progress=False,
-                             multi_object_probability=0.0, text_pairs=True, colour_negatives=True)  # fmt: skip
+                             multi_object_probability=0.0, text_pairs=True, colour_negatives=True,
+                             text_views=True)  # fmt: skip
     losses = []
-    for text_pairs, colours in ((0.0, 0.0), (1.0, 0.0), (1.0, 0.0), (0.0, 1.0)):
+    for text_pairs, colours, views in ((0, 0, 0), (1, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)):
         torch.manual_seed(0)
         model, preprocess, _ = open_clip.create_model_and_transforms(DEMO_MODEL_NAME, pretrained=None)
         result = train(model, preprocess, open_clip.get_tokenizer(DEMO_MODEL_NAME), dataset, steps=1, batch_size=8,
                        lr=1e-4, seed=1, progress=False, text_pair_weight=text_pairs,
-                       colour_negative_weight=colours)  # fmt: skip
+                       colour_negative_weight=colours, text_view_weight=views)  # fmt: skip
         losses.append(result.final_loss)
     # Each term is added (a contrastive loss over 8 pairs is well above 0; two near-identical
-    # captions, about log 2) and the run is repeatable.
+    # captions, about log 2; two views of one string, less: they are near-identical too, and
+    # an untrained tower's texts all look alike) and the run is repeatable.
     assert losses[1] > losses[0] + 0.5
     assert losses[1] == losses[2]
     assert losses[3] > losses[0] + 0.3
+    assert losses[4] > losses[0] + 0.05
 
 
 def test_bucketed_caption_encoding_equals_one_full_pass():
