@@ -382,7 +382,8 @@ def train(
     that times ``text_pair_loss``: queries and notes of the same concept are matches, the
     batch's other notes are not. Picture-caption pairs alone only tie words and notes to
     pictures, and a long fine-tuning on them lets the word-to-note distances drift (the
-    demo model's dense "pizza" stopped finding the pizza note).
+    demo model's dense "pizza" lost the pizza note; what this term did and did not mend is
+    measured in models/demo-clip/README.md, "Stage 4").
 
     With ``colour_negative_weight`` and items carrying colour captions and their
     colour-swapped twins (``GeneratedPairs(colour_negatives=True)``), every step adds that
@@ -450,6 +451,13 @@ def train(
         tqdm.write(f"step {at_step}: {summary}")
 
     device_type = torch.device(device).type
+
+    def encode_extra_texts(first: torch.Tensor, second: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both token batches of an extra loss term in one pass of the text tower (fp32 out)."""
+        with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            features = _encode_texts(model, text_tower, torch.cat([first, second]).to(device))
+        return features.float().split(len(first))
+
     started = time.monotonic()
     model.train()
     bar = tqdm(total=steps, initial=step, desc="training", disable=not progress)
@@ -497,24 +505,18 @@ def train(
                     + proxy_loss(text_features.float(), anchors, scale, text_targets)
                 ) / 2
             if text_pair_weight and batch.queries is not None and batch.notes is not None and batch.classes:
-                with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                    query_features = _encode_texts(model, text_tower, batch.queries.to(device))
-                    note_features = _encode_texts(model, text_tower, batch.notes.to(device))
+                query_features, note_features = encode_extra_texts(batch.queries, batch.notes)
                 first_concepts = torch.tensor([scene[0] for scene in batch.classes], device=device)
                 loss = loss + text_pair_weight * text_pair_loss(
-                    query_features.float(), note_features.float(), scale, first_concepts
+                    query_features, note_features, scale, first_concepts
                 )
-            if colour_negative_weight and batch.colour_rows:
-                captions = torch.cat([batch.colour_captions, batch.colour_negatives]).to(device)  # type: ignore[list-item]
-                with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                    positives, negatives = _encode_texts(model, text_tower, captions).split(len(batch.colour_rows))
+            if colour_negative_weight and batch.colour_captions is not None and batch.colour_negatives is not None:
+                positives, negatives = encode_extra_texts(batch.colour_captions, batch.colour_negatives)
                 loss = loss + colour_negative_weight * hard_negative_loss(
-                    image_features[batch.colour_rows].float(), positives.float(), negatives.float(), scale
+                    image_features[batch.colour_rows].float(), positives, negatives, scale
                 )
             if text_view_weight and batch.views is not None and batch.other_views is not None:
-                with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                    views = _encode_texts(model, text_tower, torch.cat([batch.views, batch.other_views]).to(device))
-                first_views, second_views = views.float().split(len(batch.views))
+                first_views, second_views = encode_extra_texts(batch.views, batch.other_views)
                 loss = loss + text_view_weight * contrastive_loss(first_views, second_views, scale)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
