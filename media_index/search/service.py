@@ -101,7 +101,7 @@ def _with_text_space(
     notes = rank(space=text_space, query=vector, viewer=viewer, filters=replace(filters, kind=Item.Kind.NOTE))
     known = {hit.item_id: hit for hit in dense}
     extra = dense_hits_for_items(space, query, [hit.item_id for hit in notes if hit.item_id not in known])
-    merged = {hit.item_id: hit for hit in _calibrated(space, dense + extra, "text")}
+    merged = {hit.item_id: hit for hit in _calibrated(space, dense + extra, "text", keep=None)}
     for note in notes:
         hit = merged.get(note.item_id)
         reading = calibration.relevance("text", Item.Kind.NOTE, note.dense_score if note.dense_score is not None
@@ -112,7 +112,8 @@ def _with_text_space(
         hit.relevance = hit.score = reading
         hit.chunk, hit.span = note.chunk, note.span
         hit.signals = ("dense",) if reading >= 0 else ()
-    return sorted(merged.values(), key=lambda hit: (-hit.score, hit.item_id))[:MAX_RANKED_ITEMS]
+    # Not cut here: ``dense`` may hold lexical matches (hybrid) that fusion must see.
+    return sorted(merged.values(), key=lambda hit: (-hit.score, hit.item_id))
 
 
 def _dense(
@@ -132,18 +133,21 @@ def _dense(
     return _calibrated(space, hits, query_kind)
 
 
-def _calibrated(space: EmbeddingSpace, hits: list[SearchHit], query_kind: QueryKind) -> list[SearchHit]:
-    """Set each dense hit's relevance on the space's calibrated scale and order by it."""
+def _calibrated(
+    space: EmbeddingSpace, hits: list[SearchHit], query_kind: QueryKind, keep: int | None = MAX_RANKED_ITEMS
+) -> list[SearchHit]:
+    """Set each dense hit's relevance on the space's calibrated scale and order by it; the
+    best ``keep`` (None: all, when the list holds lexical matches that fusion must see)."""
     calibration = space_calibration(space=space) if settings.SEARCH_CALIBRATION else None
     if calibration is None:  # off, or nothing to calibrate against yet: raw cosines
-        return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))
+        return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))[:keep]
     for hit in hits:
         hit.relevance = calibration.relevance(query_kind, hit.kind, hit.dense_score)
         if hit.relevance is not None:
             hit.score = hit.relevance
         if hit.relevance is None or hit.relevance < 0:
             hit.signals = ()
-    return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))[:MAX_RANKED_ITEMS]
+    return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))[:keep]
 
 
 def _finish(
@@ -226,7 +230,8 @@ def search_by_query(
             # item of the fused list has a calibrated meaning score.
             known = {hit.item_id for hit in dense}
             extra = dense_hits_for_items(space, query, [hit.item_id for hit in lexical if hit.item_id not in known])
-        dense = _calibrated(space, dense + extra, query_kind)
+        # Every lexical match stays in, however low its meaning: fusion ranks them.
+        dense = _calibrated(space, dense + extra, query_kind, keep=None)
     companions: list[RankedList] = []
     if query_kind == "text":  # words alone: the text-only space (BGE-M3) reads the notes too
         with timed("text_space"):
@@ -236,7 +241,7 @@ def search_by_query(
             else:
                 dense = merged
     if mode == "dense" and not companions:
-        return _finish(space, dense, filters)
+        return _finish(space, dense[:MAX_RANKED_ITEMS], filters)
     if companions or settings.SEARCH_FUSION == "rrf" or any(hit.relevance is None for hit in dense):
         # Uncalibrated scores (a text space or a space not calibrated yet): rank fusion joins them.
         lists = [RankedList("dense", dense, {hit.item_id for hit in dense if "dense" in hit.signals})]

@@ -55,6 +55,15 @@ def test_dense_alone_misses_a_code_that_hybrid_finds(notes, query: str, name: st
     assert ranked(query, "hybrid")[0] == name
 
 
+def test_a_word_match_is_kept_however_many_items_mean_more(notes, monkeypatch) -> None:
+    # The meaning list is cut at MAX_RANKED_ITEMS (200); a note holding the query's word must
+    # reach fusion even when more than that many items sit above it by meaning alone.
+    monkeypatch.setattr("media_index.search.service.MAX_RANKED_ITEMS", 1)
+
+    assert ranked("Okafor", "dense")[0] != "holiday-flat-wifi.txt"
+    assert ranked("Okafor", "hybrid")[0] == "holiday-flat-wifi.txt"
+
+
 @pytest.mark.parametrize(("query", "names"), [
     ("automobile", {"winter-tyres.txt"}),
     ("kitty", {"kitten-vet.txt"}),
