@@ -137,10 +137,11 @@ def _calibrated(
     space: EmbeddingSpace, hits: list[SearchHit], query_kind: QueryKind, keep: int | None = MAX_RANKED_ITEMS
 ) -> list[SearchHit]:
     """Set each dense hit's relevance on the space's calibrated scale and order by it; the
-    best ``keep`` (None: all, when the list holds lexical matches that fusion must see)."""
+    best ``keep`` (None: all, when the list holds lexical matches that fusion must see).
+    Uncalibrated hits come back whole, ordered by raw cosine, as before calibration existed."""
     calibration = space_calibration(space=space) if settings.SEARCH_CALIBRATION else None
     if calibration is None:  # off, or nothing to calibrate against yet: raw cosines
-        return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))[:keep]
+        return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))
     for hit in hits:
         hit.relevance = calibration.relevance(query_kind, hit.kind, hit.dense_score)
         if hit.relevance is not None:
@@ -239,9 +240,10 @@ def search_by_query(
             if merged is None:  # a space not calibrated yet: rank fusion
                 companions = _text_space_lists(text=words, viewer=viewer, filters=filters, mode=mode)
             else:
-                dense = merged
+                # Whole for fusion (it may hold word matches); a dense list keeps its best.
+                dense = merged if mode == "hybrid" else merged[:MAX_RANKED_ITEMS]
     if mode == "dense" and not companions:
-        return _finish(space, dense[:MAX_RANKED_ITEMS], filters)
+        return _finish(space, dense, filters)
     if companions or settings.SEARCH_FUSION == "rrf" or any(hit.relevance is None for hit in dense):
         # Uncalibrated scores (a text space or a space not calibrated yet): rank fusion joins them.
         lists = [RankedList("dense", dense, {hit.item_id for hit in dense if "dense" in hit.signals})]
