@@ -8,7 +8,7 @@ and split into relevant results and weaker matches. What a result shows is made 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -101,7 +101,8 @@ def _with_text_space(
     notes = rank(space=text_space, query=vector, viewer=viewer, filters=replace(filters, kind=Item.Kind.NOTE))
     known = {hit.item_id: hit for hit in dense}
     extra = dense_hits_for_items(space, query, [hit.item_id for hit in notes if hit.item_id not in known])
-    merged = {hit.item_id: hit for hit in _calibrated(space, dense + extra, "text", keep=None)}
+    # ``dense`` is calibrated already (and, in hybrid mode, holds every word match: none is cut).
+    merged = {hit.item_id: hit for hit in dense + _calibrated(space, extra, "text")}
     for note in notes:
         hit = merged.get(note.item_id)
         reading = calibration.relevance("text", Item.Kind.NOTE, note.dense_score if note.dense_score is not None
@@ -113,7 +114,7 @@ def _with_text_space(
         hit.chunk, hit.span = note.chunk, note.span
         hit.signals = ("dense",) if reading >= 0 else ()
     # Not cut here: ``dense`` may hold lexical matches (hybrid) that fusion must see.
-    return sorted(merged.values(), key=lambda hit: (-hit.score, hit.item_id))
+    return _best_first(merged.values())
 
 
 def _dense(
@@ -133,22 +134,22 @@ def _dense(
     return _calibrated(space, hits, query_kind)
 
 
-def _calibrated(
-    space: EmbeddingSpace, hits: list[SearchHit], query_kind: QueryKind, keep: int | None = MAX_RANKED_ITEMS
-) -> list[SearchHit]:
-    """Set each dense hit's relevance on the space's calibrated scale and order by it; the
-    best ``keep`` (None: all, when the list holds lexical matches that fusion must see).
-    Uncalibrated hits come back whole, ordered by raw cosine, as before calibration existed."""
+def _best_first(hits: Iterable[SearchHit]) -> list[SearchHit]:
+    return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))
+
+
+def _calibrated(space: EmbeddingSpace, hits: list[SearchHit], query_kind: QueryKind) -> list[SearchHit]:
+    """Set each dense hit's relevance on the space's calibrated scale and order by it."""
     calibration = space_calibration(space=space) if settings.SEARCH_CALIBRATION else None
     if calibration is None:  # off, or nothing to calibrate against yet: raw cosines
-        return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))
+        return _best_first(hits)
     for hit in hits:
         hit.relevance = calibration.relevance(query_kind, hit.kind, hit.dense_score)
         if hit.relevance is not None:
             hit.score = hit.relevance
         if hit.relevance is None or hit.relevance < 0:
             hit.signals = ()
-    return sorted(hits, key=lambda hit: (-hit.score, hit.item_id))[:keep]
+    return _best_first(hits)[:MAX_RANKED_ITEMS]
 
 
 def _finish(
@@ -231,8 +232,9 @@ def search_by_query(
             # item of the fused list has a calibrated meaning score.
             known = {hit.item_id for hit in dense}
             extra = dense_hits_for_items(space, query, [hit.item_id for hit in lexical if hit.item_id not in known])
-        # Every lexical match stays in, however low its meaning: fusion ranks them.
-        dense = _calibrated(space, dense + extra, query_kind, keep=None)
+        # Only the word matches are new (the dense hits are calibrated); every one of them
+        # stays in, however low its meaning: fusion ranks them and cuts the fused list.
+        dense = _best_first(dense + _calibrated(space, extra, query_kind))
     companions: list[RankedList] = []
     if query_kind == "text":  # words alone: the text-only space (BGE-M3) reads the notes too
         with timed("text_space"):
