@@ -59,6 +59,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+# Extra texts every item carries when their loss term is on: ``data.Extras`` key -> ``Batch``
+# field. (The colour pair is only on single-coloured pictures: see ``_Collate._extras``.)
+_EVERY_ITEM_EXTRAS = {"query": "queries", "note": "notes", "view": "views", "other_view": "other_views"}
+
+
 class _Collate:
     """Turns (picture, caption) pairs into an image batch and a token batch.
 
@@ -86,12 +91,9 @@ class _Collate:
     def _extras(self, extras: Sequence[Mapping[str, str]]) -> dict:
         """Token batches of the extra loss terms' texts (``data.Extras``)."""
         batch: dict = {}
-        if all("query" in extra for extra in extras):
-            batch["queries"] = self.tokenizer([extra["query"] for extra in extras])
-            batch["notes"] = self.tokenizer([extra["note"] for extra in extras])
-        if all("view" in extra for extra in extras):
-            batch["views"] = self.tokenizer([extra["view"] for extra in extras])
-            batch["other_views"] = self.tokenizer([extra["other_view"] for extra in extras])
+        for key, name in _EVERY_ITEM_EXTRAS.items():
+            if all(key in extra for extra in extras):
+                batch[name] = self.tokenizer([extra[key] for extra in extras])
         rows = [row for row, extra in enumerate(extras) if "colour_caption" in extra]
         if rows:
             batch["colour_rows"] = rows
